@@ -1,0 +1,41 @@
+"""Point an in-process Airflow at our PostgreSQL and DAG folder (demo, tests). Must run before the
+first `import airflow`: Airflow reads its configuration once, at import."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from cluewatch.services.postgres import AIRFLOW_DATABASE, ensure_database, sqlalchemy_url
+from cluewatch.settings import PROJECT_ROOT
+
+DAGS_FOLDER = PROJECT_ROOT / "dags"
+
+
+def configure(airflow_home: Path, metadata_url: str, env=os.environ) -> None:
+    airflow_home.mkdir(parents=True, exist_ok=True)
+    env["AIRFLOW_HOME"] = str(airflow_home)
+    env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = sqlalchemy_url(metadata_url)
+    env["AIRFLOW__CORE__DAGS_FOLDER"] = str(DAGS_FOLDER)
+    env["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+    env["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
+    env.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
+
+
+def metadata_url_for(app_url: str) -> str:
+    """Airflow's metadata lives in its own database on the same server as ours."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(app_url)
+    ensure_database(app_url, AIRFLOW_DATABASE)
+    return urlunsplit(parts._replace(path=f"/{AIRFLOW_DATABASE}"))
+
+
+def migrate_metadata(env=os.environ) -> None:
+    """`airflow db migrate` in a child process, so this process imports Airflow only afterwards."""
+    airflow = Path(sys.executable).with_name("airflow")
+    done = subprocess.run([str(airflow), "db", "migrate"], env=dict(env), capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"airflow db migrate failed:\n{done.stderr[-3000:]}")
+

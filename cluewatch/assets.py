@@ -1,0 +1,5 @@
+"""Airflow assets the DAGs hand to each other (data-aware scheduling)."""
+from airflow.sdk import Asset
+
+LISTINGS = Asset(name="cluewatch_listings", uri="cluewatch://postgres/listings")
+OUTBOX = Asset(name="cluewatch_outbox", uri="cluewatch://postgres/outbox")

@@ -1,0 +1,122 @@
+"""Store crawled listings as versions: an unchanged recrawl adds nothing, a changed one a new version."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+
+from cluewatch.listing import content_sha256
+from cluewatch.model import SourceConfig
+from psycopg2.extras import Json
+
+
+class InvalidListing(ValueError):
+    """A listing that cannot be stored as it is; the reason names the field."""
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    listing_id: int
+    version_id: int
+    new_version: bool
+
+
+def upsert_source(conn, source: SourceConfig) -> None:
+    config = {
+        "start_urls": list(source.start_urls),
+        "allowed_domains": list(source.allowed_domains),
+        "schedule": source.schedule,
+    }
+    with conn.cursor() as cur:
+        cur.execute(
+            """INSERT INTO sources (id, kind, platform, config) VALUES (%s, %s, %s, %s)
+               ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind, platform = EXCLUDED.platform,
+                   config = EXCLUDED.config, updated_at = now()""",
+            (source.id, source.kind, source.platform, Json(config)),
+        )
+
+
+def _price(listing: dict, key: str) -> Decimal | None:
+    value = listing.get(key)
+    if value in (None, ""):
+        return None
+    try:
+        price = Decimal(str(value))
+    except InvalidOperation:
+        raise InvalidListing(f"{key} is not a number: {str(value)[:40]!r}") from None
+    if not price.is_finite() or price < 0 or price >= Decimal("1e12"):
+        raise InvalidListing(f"{key} out of range: {str(value)[:40]!r}")
+    return price
+
+
+def _captured_at(listing: dict) -> datetime:
+    value = listing.get("captured_at")
+    if not value:
+        return datetime.now(timezone.utc)
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidListing(f"captured_at is not RFC 3339: {str(value)[:40]!r}") from None
+
+
+def store_listing(conn, listing: dict) -> StoreResult:
+    """Upsert one listing and its content version inside the caller's transaction."""
+    for key in ("source", "external_id", "url"):
+        if not listing.get(key):
+            raise InvalidListing(f"missing {key}")
+    currency = listing.get("currency")
+    if currency is not None and (len(currency) != 3 or not currency.isalpha()):
+        raise InvalidListing(f"currency is not an ISO 4217 code: {currency[:10]!r}")
+    price_low, price_high = _price(listing, "price_low"), _price(listing, "price_high")
+    captured_at = _captured_at(listing)
+    digest = listing.get("content_sha256") or content_sha256(listing)
+
+    with conn.cursor() as cur:
+        # Sources are normally registered by the crawl task; this keeps a direct store from failing.
+        cur.execute(
+            """INSERT INTO sources (id, kind, platform) VALUES (%s, %s, %s)
+               ON CONFLICT (id) DO NOTHING""",
+            (listing["source"], listing.get("kind") or "ecommerce", listing.get("platform") or ""),
+        )
+        cur.execute(
+            """INSERT INTO listings (source_id, external_id, url) VALUES (%s, %s, %s)
+               ON CONFLICT (source_id, external_id) DO UPDATE
+                   SET url = EXCLUDED.url, last_seen_at = now(), removed_at = NULL
+               RETURNING id""",
+            (listing["source"], str(listing["external_id"]), listing["url"]),
+        )
+        listing_id = cur.fetchone()[0]
+        cur.execute(
+            """INSERT INTO listing_versions (listing_id, content_sha256, platform, kind, url, title,
+                   description, brand, price_low, price_high, currency, seller_name, seller_id,
+                   seller_url, seller_location, category, captured_at)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+               ON CONFLICT (listing_id, content_sha256) DO NOTHING
+               RETURNING id""",
+            (listing_id, digest, listing.get("platform"), listing.get("kind"), listing["url"],
+             listing.get("title"), listing.get("description"), listing.get("brand"),
+             price_low, price_high, currency, listing.get("seller_name"), listing.get("seller_id"),
+             listing.get("seller_url"), listing.get("seller_location"), listing.get("category"),
+             captured_at),
+        )
+        row = cur.fetchone()
+        new_version = row is not None
+        if new_version:
+            version_id = row[0]
+            for position, url in enumerate(listing.get("image_urls") or []):
+                cur.execute(
+                    "INSERT INTO listing_images (listing_version_id, position, url) VALUES (%s, %s, %s)",
+                    (version_id, position, url),
+                )
+        else:
+            cur.execute(
+                "SELECT id FROM listing_versions WHERE listing_id = %s AND content_sha256 = %s",
+                (listing_id, digest),
+            )
+            version_id = cur.fetchone()[0]
+        # A recrawl may also revert to an earlier content: the current version follows the page.
+        cur.execute(
+            "UPDATE listings SET current_version_id = %s WHERE id = %s AND current_version_id IS DISTINCT FROM %s",
+            (version_id, listing_id, version_id),
+        )
+    return StoreResult(listing_id, version_id, new_version)

@@ -1,0 +1,84 @@
+"""The detect step on a real PostgreSQL: findings, suspect and outbox event in one transaction."""
+import pytest
+
+from cluewatch.jobs import detect as detect_job
+from cluewatch.model import Mark, Registry
+from sinks.listings import store_listing
+from sinks.registry_store import save_registry
+
+pytestmark = pytest.mark.service
+
+REGISTRY = Registry(marks=(
+    Mark(id="nike", names=("Nike", "耐克"), reg_no="N-100", authorized_sellers=("耐克官方旗舰店",)),
+    Mark(id="sprite", names=("Sprite", "雪碧"), reg_no="S-200"),
+), sha256="f" * 64)
+
+
+def add(db, external_id, title, seller="某店"):
+    return store_listing(db, dict(source="shop", platform="Shop", kind="ecommerce", external_id=external_id,
+                                  url=f"http://127.0.0.1/item/{external_id}", title=title, seller_name=seller,
+                                  price_low="99", price_high="99", currency="CNY"))
+
+
+def rows(db, query):
+    with db.cursor() as cur:
+        cur.execute(query)
+        return cur.fetchall()
+
+
+def test_suspects_and_outbox_written_once(db):
+    save_registry(db, REGISTRY)
+    add(db, "1", "高仿耐克 AJ1 1:1")
+    add(db, "2", "Nike 官方正品", seller="耐克官方旗舰店")
+    add(db, "3", "无品牌 帆布鞋")
+    db.commit()
+    stats = detect_job.detect_pending(db)
+    assert (stats.scored, stats.new_suspects, stats.errors) == (3, 1, 0)
+    [(topic, key, payload)] = rows(db, "SELECT topic, key, payload FROM outbox")
+    assert topic == "cluewatch.suspects.v1"
+    assert payload["listing"]["url"] == "http://127.0.0.1/item/1"
+    assert payload["signals"][0]["reg_no"] == "N-100"
+    assert payload["signals"][0]["evidence"]["matched"] == "耐克"
+    assert key == str(payload["listing"]["listing_id"])
+    # A second run has nothing to score and writes nothing.
+    again = detect_job.detect_pending(db)
+    assert (again.scored, again.new_suspects) == (0, 0)
+    assert len(rows(db, "SELECT 1 FROM outbox")) == 1
+    assert len(rows(db, "SELECT 1 FROM findings")) == 1
+
+
+def test_only_new_versions_are_rescored(db):
+    save_registry(db, REGISTRY)
+    add(db, "1", "雪碧 330ml")
+    db.commit()
+    assert detect_job.detect_pending(db).new_suspects == 1
+    add(db, "1", "雪碧 330ml 特价")  # content changed: a new version, scored again
+    db.commit()
+    stats = detect_job.detect_pending(db)
+    assert (stats.scored, stats.new_suspects) == (1, 1)
+
+
+def test_no_registry_is_a_clear_error(db):
+    with pytest.raises(detect_job.NoRegistry, match="cluewatch registry load"):
+        detect_job.detect_pending(db)
+
+
+def test_one_bad_listing_does_not_stop_the_batch(db, monkeypatch):
+    save_registry(db, REGISTRY)
+    add(db, "1", "耐克 boom")
+    add(db, "2", "Sprite 特价")
+    db.commit()
+    real = detect_job.text.detect
+
+    def flaky(listing, marks):
+        if "boom" in (listing["title"] or ""):
+            raise ValueError("detector crashed on this listing")
+        return real(listing, marks)
+
+    monkeypatch.setattr(detect_job.text, "detect", flaky)
+    stats = detect_job.detect_pending(db)
+    assert (stats.scored, stats.errors, stats.new_suspects) == (1, 1, 1)
+    # Nothing half-written for the failed one; it stays pending for the next run.
+    assert len(rows(db, "SELECT 1 FROM detection_runs")) == 1
+    monkeypatch.setattr(detect_job.text, "detect", real)
+    assert detect_job.detect_pending(db).new_suspects == 1
