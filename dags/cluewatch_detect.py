@@ -16,6 +16,23 @@ from cluewatch.assets import LISTINGS, OUTBOX
     tags=["cluewatch", "detect"],
 )
 def detect_dag():
+    @task
+    def sync_registry() -> dict | None:
+        """CLUEWATCH_REGISTRY, when set, is the registry of record: a changed file is loaded first."""
+        from cluewatch.jobs.detect import sync_registry_file
+        from cluewatch.runtime import database_url
+        from cluewatch.settings import Settings
+        from sinks.db import connect
+
+        path = Settings.from_env().registry_file
+        if path is None:
+            return None
+        conn = connect(database_url())
+        try:
+            return sync_registry_file(conn, path)
+        finally:
+            conn.close()
+
     @task(outlets=[OUTBOX])
     def score_listings() -> dict:
         from dataclasses import asdict
@@ -30,7 +47,7 @@ def detect_dag():
         finally:
             conn.close()
 
-    score_listings()
+    sync_registry() >> score_listings()
 
 
 detect_dag()

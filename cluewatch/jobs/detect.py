@@ -100,6 +100,18 @@ def _record(conn, listing: dict, findings, registry: Registry, stats: DetectStat
         stats.suspect_ids.append(suspect_id)
 
 
+def sync_registry_file(conn, path) -> dict:
+    """Load the registry file into the database if its contents changed (a new registry version,
+    which makes every current listing version pending again)."""
+    from cluewatch.registry import load_registry
+    from sinks.registry_store import save_registry
+
+    registry = load_registry(path)
+    loaded = save_registry(conn, registry)
+    conn.commit()
+    return {"file": str(path), "sha256": registry.sha256, "marks": len(registry.marks), "loaded": loaded}
+
+
 def detect_pending(conn, *, batch_size: int = 200, progress=None) -> DetectStats:
     """Score all pending listing versions against the active registry; returns counts."""
     registry = load_active_registry(conn)

@@ -82,3 +82,17 @@ def test_one_bad_listing_does_not_stop_the_batch(db, monkeypatch):
     assert len(rows(db, "SELECT 1 FROM detection_runs")) == 1
     monkeypatch.setattr(detect_job.text, "detect", real)
     assert detect_job.detect_pending(db).new_suspects == 1
+
+
+def test_registry_file_sync_rescores_on_change(db, tmp_path):
+    path = tmp_path / "registry.yaml"
+    path.write_text("marks:\n  - id: sprite\n    names: [雪碧]\n", encoding="utf-8")
+    first = detect_job.sync_registry_file(db, path)
+    assert first["loaded"] and first["marks"] == 1
+    assert not detect_job.sync_registry_file(db, path)["loaded"]  # unchanged file: nothing to do
+    add(db, "1", "雪碧 330ml")
+    db.commit()
+    assert detect_job.detect_pending(db).scored == 1
+    path.write_text("marks:\n  - id: sprite\n    names: [雪碧, Sprite]\n", encoding="utf-8")
+    assert detect_job.sync_registry_file(db, path)["loaded"]
+    assert detect_job.detect_pending(db).scored == 1  # new registry version: scored again

@@ -72,7 +72,8 @@ def test_dags_import_cleanly_and_are_wired(tmp_path):
     assert "tradefair" in dags["crawl_test-fair"]["tags"]
     # detect runs on the listings asset and feeds the outbox asset, which schedules publish
     assert "cluewatch_listings" in dags["detect"]["schedule"]
-    assert dags["detect"]["outlets"] == [["cluewatch_outbox"]]
+    assert dags["detect"]["tasks"] == ["sync_registry", "score_listings"]
+    assert dags["detect"]["outlets"] == [[], ["cluewatch_outbox"]]
     assert "cluewatch_outbox" in dags["publish"]["schedule"]
     for dag in dags.values():
         assert dag["catchup"] is False and dag["max_active_runs"] == 1
