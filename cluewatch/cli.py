@@ -147,6 +147,28 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        message = _operational_error(exc)
+        if message is None:
+            raise
+        print(f"cluewatch {args.command}: {message}", file=sys.stderr)
+        return 1
+
+
+def _operational_error(exc: Exception) -> str | None:
+    """A one-line message for failures of the environment (not bugs): no traceback for those."""
+    import psycopg2
+
+    from cluewatch.yaml_loader import ConfigError
+
+    if isinstance(exc, psycopg2.OperationalError):
+        return f"cannot use PostgreSQL: {str(exc).strip().splitlines()[0]} (check CLUEWATCH_DATABASE_URL)"
+    if isinstance(exc, ConfigError):
+        return str(exc)
+    names = {type(c).__name__ for c in type(exc).__mro__}
+    if names & {"KafkaUnavailable", "KafkaBrokerError", "RelayError", "ServiceNotConfigured"}:
+        return str(exc)
+    return None
 
 
 if __name__ == "__main__":

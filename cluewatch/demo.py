@@ -12,6 +12,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 from cluewatch.settings import SUSPECTS_TOPIC, Settings
@@ -24,6 +25,8 @@ class DemoResult:
     offsets: dict[str, dict[int, int]] = field(default_factory=dict)
     bootstrap: str = ""
     database_url: str = ""
+    published_this_run: int = 0
+    events_total: int = 0
     dag_states: dict[str, str] = field(default_factory=dict)
 
 
@@ -80,6 +83,7 @@ def run_demo(settings: Settings | None = None, out=None) -> DemoResult:
     settings.home.mkdir(parents=True, exist_ok=True)
     progress = Progress(total=9, out=out)
     result = DemoResult()
+    started = datetime.now(timezone.utc)
     with contextlib.ExitStack() as stack:
         db_url = _database(settings, progress, stack)
         result.database_url = db_url
@@ -134,12 +138,12 @@ def run_demo(settings: Settings | None = None, out=None) -> DemoResult:
             if result.dag_states[dag_id] != "success":
                 raise RuntimeError(f"DAG {dag_id} ended {result.dag_states[dag_id]}; see the log above")
 
-        _summarise(db_url, result)
+        _summarise(db_url, result, started)
         progress("done")
     return result
 
 
-def _summarise(db_url: str, result: DemoResult) -> None:
+def _summarise(db_url: str, result: DemoResult, started: datetime) -> None:
     from sinks.db import connect
 
     conn = connect(db_url)
@@ -158,6 +162,8 @@ def _summarise(db_url: str, result: DemoResult) -> None:
                    WHERE published_at IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2""")
             for topic, partition, offset in cur.fetchall():
                 result.offsets.setdefault(topic, {})[partition] = offset
+            cur.execute("SELECT count(*), count(*) FILTER (WHERE published_at >= %s) FROM outbox", (started,))
+            result.events_total, result.published_this_run = cur.fetchone()
     finally:
         conn.close()
 
@@ -175,6 +181,7 @@ def print_summary(result: DemoResult, out=None) -> None:
         p(f"         seller: {s['seller']}   {s['url']}")
         for reason in s["reasons"]:
             p(f"         - {reason}")
+    p(f"events: {result.events_total} in the outbox, {result.published_this_run} published by this run")
     p(f"Kafka {result.bootstrap}: last offset written per topic/partition:")
     for topic, parts in result.offsets.items():
         p(f"  {topic}: " + ", ".join(f"p{k}@{v}" for k, v in sorted(parts.items())))
