@@ -1,0 +1,1 @@
+"""One spider per source kind (ecommerce, tradefair, market), each driven by a SourceConfig."""

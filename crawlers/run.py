@@ -1,0 +1,180 @@
+"""Run one source's crawl: `python -m crawlers.run --sources FILE --source ID [--database-url URL]`.
+
+Logs go to stderr; the last stdout line is one JSON object of crawl statistics:
+{"source", "items_scraped", "stored_new_version", "unchanged", "dropped", "errors", "pages"}.
+Exit 0 when the crawl finished, 1 when it did not finish cleanly, 2 when it could not start.
+
+Twisted's reactor cannot be restarted inside one process, so long-lived callers (the Airflow task,
+the demo) use `run_crawl_subprocess`, which runs this module in a child process.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+DATABASE_URL_ENV = "CLUEWATCH_DATABASE_URL"
+
+
+def spider_for(kind: str):
+    from crawlers.spiders.ecommerce import EcommerceSpider
+    from crawlers.spiders.market import MarketSpider
+    from crawlers.spiders.tradefair import TradeFairSpider
+
+    return {"ecommerce": EcommerceSpider, "tradefair": TradeFairSpider, "market": MarketSpider}[kind]
+
+
+def crawl_settings(source, *, database_url: str | None = None, output: str | None = None):
+    """crawlers.settings plus this source's politeness values, the store and an optional JSONL feed."""
+    from scrapy.settings import Settings
+
+    settings = Settings()
+    settings.setmodule("crawlers.settings", priority="project")
+    settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", source.concurrency, priority="cmdline")
+    settings.set("DOWNLOAD_DELAY", source.download_delay, priority="cmdline")
+    if not source.download_delay:
+        # An explicit 0 delay (loopback fixtures) means "as fast as allowed"; AutoThrottle would
+        # otherwise start every crawl at AUTOTHROTTLE_START_DELAY per request.
+        settings.set("AUTOTHROTTLE_ENABLED", False, priority="cmdline")
+    if database_url:
+        settings.set("CLUEWATCH_DATABASE_URL", database_url, priority="cmdline")
+    if output:
+        settings.set("FEEDS", {str(output): {"format": "jsonlines", "encoding": "utf-8", "overwrite": True}},
+                     priority="cmdline")
+    return settings
+
+
+def summarize(source_id: str, stats: dict) -> dict:
+    dropped = stats.get("item_dropped_count", 0)
+    return {
+        "source": source_id,
+        "items_scraped": stats.get("item_scraped_count", 0),
+        "stored_new_version": stats.get("cluewatch/stored_new_version", 0),
+        "unchanged": stats.get("cluewatch/unchanged", 0),
+        "dropped": dropped,
+        "errors": stats.get("log_count/ERROR", 0) + stats.get("log_count/CRITICAL", 0),
+        "pages": stats.get("response_received_count", 0) - stats.get("robotstxt/response_count", 0),
+        "finish_reason": stats.get("finish_reason"),
+    }
+
+
+def _fail(message: str) -> int:
+    print(f"crawlers.run: {message}", file=sys.stderr)
+    return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m crawlers.run", description=__doc__.split("\n")[0])
+    parser.add_argument("--sources", required=True, help="sources.yaml")
+    parser.add_argument("--source", required=True, help="id of the source to crawl")
+    parser.add_argument("--database-url", default=None,
+                        help=f"store listings in this PostgreSQL (default: ${DATABASE_URL_ENV}; unset = not stored)")
+    parser.add_argument("--output", default=None, help="also write the items to this JSON Lines file")
+    args = parser.parse_args(argv)
+
+    from cluewatch.sources import load_sources
+    from cluewatch.yaml_loader import ConfigError
+
+    try:
+        sources = load_sources(args.sources)
+    except ConfigError as e:
+        return _fail(f"invalid sources file:\n{e}")  # one FILE:LINE: reason line per problem
+    except OSError as e:
+        return _fail(f"{args.sources}: {e.strerror or e}")
+    source = next((s for s in sources if s.id == args.source), None)
+    if source is None:
+        known = ", ".join(s.id for s in sources) or "none"
+        return _fail(f"unknown source id {args.source!r} in {args.sources} (known: {known})")
+
+    from scrapy.crawler import CrawlerProcess
+
+    database_url = args.database_url or os.environ.get(DATABASE_URL_ENV) or None
+    process = CrawlerProcess(crawl_settings(source, database_url=database_url, output=args.output))
+    crawler = process.create_crawler(spider_for(source.kind))
+    failures = []
+
+    def record_failure(failure):
+        # E.g. the store cannot connect in open_spider. Handled here, so Twisted does not also
+        # print an "Unhandled error in Deferred" traceback at exit.
+        failures.append(failure)
+        logging.getLogger("crawlers.run").error("crawl failed", exc_info=failure.value)
+
+    process.crawl(crawler, source=source).addErrback(record_failure)
+    process.start()
+    summary = summarize(source.id, crawler.stats.get_stats() if crawler.stats else {})
+    summary["errors"] += len(failures)  # logged after the stats were dumped
+    print(json.dumps(summary, ensure_ascii=False), flush=True)
+    if failures:
+        reason = failures[0].value
+        first_line = (str(reason).strip().splitlines() or [""])[0]
+        print(f"crawlers.run: crawl of {source.id!r} failed: {type(reason).__name__}: {first_line}",
+              file=sys.stderr)
+        return 1
+    if summary["finish_reason"] != "finished":
+        print(f"crawlers.run: crawl of {source.id!r} did not finish cleanly "
+              f"(finish_reason={summary['finish_reason']!r}); see the log above", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_crawl_subprocess(sources_file, source_id: str, database_url: str | None, *, log=print,
+                         output=None, timeout: float | None = None) -> dict:
+    """Crawl one source in a child process; stream its log lines to `log`; return its stats dict.
+
+    The database URL travels in the child's environment, not its command line (where `ps` would
+    show the password). With database_url=None nothing is stored, even if the parent has
+    CLUEWATCH_DATABASE_URL set. Raises RuntimeError with the tail of the log on failure.
+    """
+    cmd = [sys.executable, "-m", "crawlers.run", "--sources", str(Path(sources_file)), "--source", source_id]
+    if output is not None:
+        cmd += ["--output", str(output)]
+    env = dict(os.environ)
+    env.pop(DATABASE_URL_ENV, None)
+    if database_url:
+        env[DATABASE_URL_ENV] = database_url
+    env.setdefault("PYTHONIOENCODING", "utf-8")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            text=True, encoding="utf-8", errors="replace")
+    stdout: list[str] = []
+    reader = threading.Thread(target=lambda: stdout.extend(proc.stdout), daemon=True)
+    reader.start()
+    tail: collections.deque[str] = collections.deque(maxlen=30)
+    timer = threading.Timer(timeout, proc.kill) if timeout else None
+    if timer:
+        timer.start()
+    try:
+        for line in proc.stderr:
+            line = line.rstrip("\n")
+            tail.append(line)
+            log(line)
+        returncode = proc.wait()
+        reader.join()
+    finally:
+        if timer:
+            timer.cancel()
+    stats = _last_json(stdout)
+    if returncode != 0 or stats is None:
+        detail = "\n".join(tail) or "".join(stdout)[-2000:]
+        raise RuntimeError(f"crawl of {source_id!r} failed (exit {returncode}):\n{detail}")
+    return stats
+
+
+def _last_json(lines: list[str]) -> dict | None:
+    for line in reversed(lines):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                return json.loads(line)
+            except ValueError:
+                return None
+    return None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""What every cluewatch spider shares: its SourceConfig, link following, and building a Listing."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from urllib.parse import parse_qs, urlsplit
+
+import scrapy
+from scrapy.http import TextResponse
+
+from cluewatch.listing import content_sha256
+from cluewatch.model import LISTING_FIELDS, SourceConfig
+from crawlers.extraction import extract_listing
+from crawlers.items import Listing
+
+# Selector keys that crawlers.extraction applies to an item page; the rest steer the crawl.
+EXTRACTION_KEYS = ("title", "description", "brand", "price", "seller_name", "category", "image")
+# Query parameters that carry a listing id on sites with URLs like item.php?id=123.
+_ID_PARAMS = ("id", "item_id", "itemId", "product_id", "productId", "pid", "sku", "goods_id")
+# "Next page" links written as text only, when the site has no rel=next.
+_NEXT_TEXT = ("//a[normalize-space(.)='下一页' or normalize-space(.)='下一页 ›' or normalize-space(.)='>'"
+              " or translate(normalize-space(.), 'NEXT', 'next')='next'"
+              " or starts-with(translate(normalize-space(.), 'NEXT', 'next'), 'next ')]")
+
+
+def now_rfc3339() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def external_id_from_url(url: str, pattern: str | None = None) -> str | None:
+    """The site's own listing id: `pattern`'s first group, an id query parameter, or the last path
+    segment without its extension ("/item/123.html" → "123")."""
+    if pattern:
+        match = re.search(pattern, url)
+        return match.group(1) if match else None
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    for name in _ID_PARAMS:
+        if query.get(name):
+            return query[name][0]
+    segment = next((s for s in reversed(parts.path.split("/")) if s), None)
+    return re.sub(r"\.(?:s?html?|php|aspx?|jsp)$", "", segment) if segment else None
+
+
+class ListingSpider(scrapy.Spider):
+    """Base spider: run with `source=<SourceConfig>`; subclasses set `kind` and their callbacks.
+
+    `default_selectors` are generic guesses; a source's `selectors` override them key by key.
+    """
+
+    kind = ""
+    default_selectors: dict[str, str] = {}
+
+    def __init__(self, source: SourceConfig | dict | None = None, **kwargs):
+        if source is None:
+            raise ValueError(f"{type(self).__name__} needs the spider argument source=<SourceConfig>")
+        if isinstance(source, dict):
+            source = SourceConfig(**source)
+        super().__init__(**kwargs)
+        self.source = source
+        self.allowed_domains = list(source.allowed_domains)
+        self.selectors = {**self.default_selectors, **(source.selectors or {})}
+        # Per-source politeness (DOWNLOAD_DELAY, concurrency) is set as crawl settings by
+        # crawlers.run: Scrapy 2.19 deprecates the download_delay spider attribute.
+
+    def start_requests_for(self, callback):
+        for url in self.source.start_urls:
+            yield scrapy.Request(url, callback=callback)
+
+    def follow_next(self, response, callback, **kwargs):
+        """Requests for the next page: the `next_page` selector, else a link reading "next"/"下一页"."""
+        css = self.selectors.get("next_page")
+        links = response.css(css) if css else []
+        if not links:
+            links = response.xpath(_NEXT_TEXT)
+        return response.follow_all(links, callback=callback, **kwargs)
+
+    def follow(self, response, key: str, callback, **kwargs):
+        css = self.selectors.get(key)
+        return response.follow_all(css=css, callback=callback, **kwargs) if css else []
+
+    @property
+    def extraction_selectors(self) -> dict[str, str]:
+        return {k: v for k, v in self.selectors.items() if k in EXTRACTION_KEYS}
+
+    def extract(self, response) -> dict | None:
+        """Listing fields of an item page; None when the link led to something not HTML (a PDF...)."""
+        if not isinstance(response, TextResponse):
+            self.logger.warning("not an HTML page, skipped: %s", response.url)
+            return None
+        return extract_listing(response.text, response.url, selectors=self.extraction_selectors)
+
+    def external_id(self, url: str) -> str | None:
+        return external_id_from_url(url, self.selectors.get("external_id_pattern"))
+
+    def make_listing(self, url: str, data: dict, external_id: str | None, **overrides) -> Listing:
+        """A Listing from extracted page data; `overrides` (e.g. seller fields) win over the page."""
+        values = {field: None for field in LISTING_FIELDS}
+        values.update({k: v for k, v in data.items() if k in values})
+        values.update(
+            source=self.source.id, platform=self.source.platform, kind=self.kind, url=url,
+            external_id=external_id, image_urls=list(data.get("images") or []),
+            captured_at=now_rfc3339(),
+        )
+        values.update({k: v for k, v in overrides.items() if v})
+        values["content_sha256"] = content_sha256(values)
+        return Listing(**values)
