@@ -3,6 +3,7 @@ first `import airflow`: Airflow reads its configuration once, at import."""
 from __future__ import annotations
 
 import os
+import warnings
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,8 @@ def configure(airflow_home: Path, metadata_url: str, env=os.environ) -> None:
     env["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
     env["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
     env.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
+    # dag.test() runs tasks through Starlette's test client, which warns about itself on every run.
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
 
 
 def metadata_url_for(app_url: str) -> str:

@@ -121,6 +121,10 @@ def run_demo(settings: Settings | None = None, out=None) -> DemoResult:
         os.environ.update(CLUEWATCH_DATABASE_URL=db_url, CLUEWATCH_KAFKA_BOOTSTRAP=bootstrap,
                           CLUEWATCH_SOURCES=str(sources_path), CLUEWATCH_HOME=str(settings.home))
         from airflow.dag_processing.dagbag import DagBag
+        from airflow.settings import dispose_orm
+
+        # Close Airflow's pooled connections while PostgreSQL is still up (the stack stops it after).
+        stack.callback(dispose_orm)
 
         bag = DagBag(dag_folder=str(airflow_env.DAGS_FOLDER))
         if bag.import_errors:
@@ -132,15 +136,32 @@ def run_demo(settings: Settings | None = None, out=None) -> DemoResult:
                 progress("running the detect DAG (text detector → findings → suspects → outbox)")
             elif dag_id == "publish":
                 progress(f"running the publish DAG (outbox → Kafka {SUSPECTS_TOPIC})")
+            t0 = time.monotonic()
             run = bag.get_dag(dag_id).test()
             result.dag_states[dag_id] = str(getattr(run.state, "value", run.state))
-            progress.detail(f"{dag_id}: {result.dag_states[dag_id]}")
+            progress.detail(f"{dag_id}: {result.dag_states[dag_id]} in {time.monotonic() - t0:.1f} s"
+                            f" — {_counts(db_url)}")
             if result.dag_states[dag_id] != "success":
                 raise RuntimeError(f"DAG {dag_id} ended {result.dag_states[dag_id]}; see the log above")
 
         _summarise(db_url, result, started)
         progress("done")
     return result
+
+
+def _counts(db_url: str) -> str:
+    from sinks.db import connect
+
+    conn = connect(db_url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("""SELECT (SELECT count(*) FROM listings), (SELECT count(*) FROM listing_versions),
+                                  (SELECT count(*) FROM suspects),
+                                  (SELECT count(*) FROM outbox WHERE published_at IS NULL)""")
+            listings, versions, suspects, pending = cur.fetchone()
+    finally:
+        conn.close()
+    return f"{listings} listings ({versions} versions), {suspects} suspects, {pending} events to publish"
 
 
 def _summarise(db_url: str, result: DemoResult, started: datetime) -> None:
@@ -182,7 +203,7 @@ def print_summary(result: DemoResult, out=None) -> None:
         for reason in s["reasons"]:
             p(f"         - {reason}")
     p(f"events: {result.events_total} in the outbox, {result.published_this_run} published by this run")
-    p(f"Kafka {result.bootstrap}: last offset written per topic/partition:")
+    p(f"Kafka (this run: {result.bootstrap}): last offset per topic/partition, as recorded at publishing:")
     for topic, parts in result.offsets.items():
         p(f"  {topic}: " + ", ".join(f"p{k}@{v}" for k, v in sorted(parts.items())))
     if not result.offsets:

