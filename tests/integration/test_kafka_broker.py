@@ -20,6 +20,7 @@ from cluewatch.services.kafka_broker import (
     KAFKA_VERSION,
     KafkaBrokerError,
     LocalKafkaBroker,
+    _port_free,
     default_cache_dir,
     resolve_broker_classpath,
 )
@@ -41,15 +42,6 @@ def _consume(bootstrap: str, topic: str, count: int, timeout: float = 30.0) -> l
     finally:
         consumer.close()
     return records
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def _alive(pid: int) -> bool:
