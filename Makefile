@@ -1,6 +1,6 @@
 # Two entry points (see README.md): `make demo` and `make test`. Both create or reuse .venv and
-# install the pinned stack from constraints.txt, so a fresh machine needs only Python 3.11,
-# Java 17 and Maven (for the local Kafka broker).
+# install the pinned stack from constraints.txt; Java 17 and Maven (for the local Kafka broker)
+# are installed with apt-get when missing (scripts/ensure-system-packages.sh).
 PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test test-fast install constraints bench clean
 
 $(STAMP): pyproject.toml constraints.txt
+	scripts/ensure-system-packages.sh
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade "pip>=24"
 	$(VENV)/bin/pip install --quiet -c constraints.txt -e '.[test]'

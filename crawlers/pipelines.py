@@ -88,9 +88,9 @@ class PostgresStorePipeline(_StatsPipeline):
 
     def _connection(self):
         if self.conn is None or self.conn.closed:
-            import psycopg2
+            from sinks.db import connect
 
-            self.conn = psycopg2.connect(self.database_url)
+            self.conn = connect(self.database_url)
         return self.conn
 
     def open_spider(self):
