@@ -109,3 +109,8 @@ class SourceConfig:
     download_delay: float = 0.5                # seconds between requests to one domain
     allow_private_addresses: bool = False      # loopback/private targets (test fixtures, demo)
     selectors: dict = field(default_factory=dict, hash=False, compare=False)
+    render: bool = False                       # fetch through a headless browser (JS-built pages)
+    obey_robots_txt: bool = True
+    robots_txt_override_reason: str | None = None  # required, in writing, when obey_robots_txt is false
+    search_url: str | None = None              # template with {query}, e.g. https://s.example/search?q={query}
+    search_queries: tuple[str, ...] | str = ()  # queries for search_url, or "registry": every mark name

@@ -11,6 +11,11 @@
         download_delay: 0.5               # seconds between requests to one domain
         allow_private_addresses: false    # true only for loopback test fixtures / the demo
         selectors: {title: "h1::text"}    # per-source extraction hints for the spider
+        render: false                     # true: fetch through headless Chromium (JS-built pages)
+        obey_robots_txt: true             # false needs robots_txt_override_reason (in writing)
+        robots_txt_override_reason: null
+        search_url: "https://shop.example.com/search?q={query}"   # optional search template
+        search_queries: registry          # a list of queries, or `registry`: every registered name
 
 Problems are reported like the registry's, `FILE:LINE: reason`, all at once; nothing half-loaded.
 """
@@ -28,7 +33,9 @@ MAX_BYTES = 5 * 1024 * 1024  # thousands of sources fit in well under 1 MB
 ID_PATTERN = r"[a-z0-9-]+"   # also valid inside an Airflow dag_id (letters, digits, - . _)
 ID_MAX_LEN = 100             # Airflow caps dag_id at 250 characters; ids also name log dirs
 SOURCE_KEYS = tuple(f.name for f in dataclasses.fields(SourceConfig))
-REQUIRED_KEYS = ("id", "kind", "platform", "start_urls")
+REQUIRED_KEYS = ("id", "kind", "platform")  # and start_urls or search_url
+REGISTRY_QUERIES = "registry"
+MIN_REASON_LEN = 15  # "because" is not a reason: an override must say why in words
 CONCURRENCY = (1, 64)
 # Airflow's schedule presets. @continuous is left out: a crawl would restart the moment it ends.
 SCHEDULE_PRESETS = ("@once", "@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly")
@@ -113,10 +120,46 @@ def _source(r: Reader, node, what: str, ids: dict[str, int]) -> SourceConfig | N
     optional("concurrency", lambda n, w: r.integer(n, w, lo=CONCURRENCY[0], hi=CONCURRENCY[1]))
     optional("download_delay", lambda n, w: _float(r.number(n, w, minimum=0)))
     optional("selectors", lambda n, w: _selectors(r, n, w))
+    optional("render", r.boolean)
+    optional("obey_robots_txt", r.boolean)
+    optional("robots_txt_override_reason", r.string)
+    if values.get("obey_robots_txt") is False and len((values.get("robots_txt_override_reason") or "").strip()) < MIN_REASON_LEN:
+        r.report(s["obey_robots_txt"], f"{what}.obey_robots_txt is false: give the reason in "
+                                       f"{what}.robots_txt_override_reason (at least {MIN_REASON_LEN} characters)")
+    if not r.is_null(s.get("search_url")):
+        values["search_url"] = _search_url(r, s["search_url"], f"{what}.search_url",
+                                           values.get("allowed_domains") or (), bool(allow_private))
+    if not r.is_null(s.get("search_queries")):
+        values["search_queries"] = _search_queries(r, s["search_queries"], f"{what}.search_queries")
+        if "search_url" not in s:
+            r.report(s["search_queries"], f"{what}.search_queries needs {what}.search_url")
+    if "start_urls" not in s and "search_url" not in s:
+        r.report(node, f"{what} needs start_urls or search_url")
+    values.setdefault("start_urls", ())
     try:
         return SourceConfig(**values)
     except TypeError:  # a required key is missing: already reported
         return None
+
+
+def _search_url(r: Reader, node, what: str, domains, allow_private: bool) -> str | None:
+    url = r.string(node, what)
+    if url is None:
+        return None
+    if url.count("{query}") != 1:
+        r.report(node, f"{what} must contain {{query}} exactly once, where the search words go")
+        return None
+    reason = _url_problem(url.replace("{query}", "q"), domains, allow_private)
+    if reason:
+        r.report(node, f"{what} {url!r} {reason}")
+        return None
+    return url
+
+
+def _search_queries(r: Reader, node, what: str):
+    if getattr(node, "value", None) == REGISTRY_QUERIES and not isinstance(node.value, list):
+        return REGISTRY_QUERIES
+    return r.string_list(node, what, non_empty=True, unique=True)
 
 
 def _float(value):

@@ -259,3 +259,34 @@ def test_missing_file(tmp_path):
 ])
 def test_cron_problem(expr, ok):
     assert (cron_problem(expr) is None) is ok, cron_problem(expr)
+
+
+# --- rendering, robots.txt override, search ------------------------------------------------------
+
+def test_render_robots_override_and_search_load():
+    [s] = sources_from_text(source(
+        render="true", obey_robots_txt="false",
+        robots_txt_override_reason='"platform agreement 2026-11 allows enforcement crawling"',
+        start_urls=None, allowed_domains='["example.com"]',
+        search_url='"https://example.com/search?q={query}"', search_queries="registry"))
+    assert s.render and not s.obey_robots_txt and "agreement" in s.robots_txt_override_reason
+    assert s.search_url == "https://example.com/search?q={query}" and s.search_queries == "registry"
+    assert s.start_urls == ()
+    [t] = sources_from_text(source(search_url='"https://example.com/s?k={query}"',
+                                   search_queries='["雪碧", "Sprite"]'))
+    assert t.search_queries == ("雪碧", "Sprite") and t.render is False and t.obey_robots_txt is True
+
+
+@pytest.mark.parametrize("fields, reason", [
+    (dict(obey_robots_txt="false"), "give the reason in"),
+    (dict(obey_robots_txt="false", robots_txt_override_reason='"because"'), "at least"),
+    (dict(search_url='"https://example.com/search"'), "must contain {query} exactly once"),
+    (dict(search_url='"https://other.org/s?q={query}"', allowed_domains='["example.com"]'),
+     "outside allowed_domains"),
+    (dict(search_url='"http://10.0.0.1/s?q={query}"'), "private/loopback"),
+    (dict(search_queries='["x"]'), "needs"),
+    (dict(start_urls=None), "needs start_urls or search_url"),
+    (dict(render='"yes"'), "render"),
+])
+def test_render_robots_and_search_problems(fields, reason):
+    assert reason in one(source(**fields)).reason
