@@ -1,0 +1,137 @@
+"""Crawl throughput: the production crawl pipeline against a bare Scrapy fetcher, same pages.
+
+    .venv/bin/python bench/crawl_throughput.py [--items 5000] [--concurrency 16]
+
+Both crawl a fast loopback fixture shop (bench/fixture_shop.py) with politeness delays off. The
+production run is `python -m crawlers.run` exactly as Airflow runs it: extraction, item pipelines
+(images and page evidence where enabled), PostgreSQL upserts into an embedded server. Prints
+pages/s of both, their ratio, peak memory, and memory at each quarter of the crawl (flat = it does
+not grow with the number of pages).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.fixture_shop import PER_PAGE, serve  # noqa: E402
+
+
+def watch_memory(proc: subprocess.Popen, samples: list) -> threading.Thread:
+    """Sample the RSS of `proc` and its children every 0.2 s until it exits."""
+    def run():
+        try:
+            parent = psutil.Process(proc.pid)
+        except psutil.NoSuchProcess:
+            return
+        while proc.poll() is None:
+            try:
+                rss = sum(p.memory_info().rss for p in [parent, *parent.children(recursive=True)])
+                samples.append((time.monotonic(), rss))
+            except psutil.NoSuchProcess:
+                pass
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def timed_run(cmd: list[str], env: dict, label: str) -> dict:
+    print(f"… {label}: {' '.join(cmd[:4])} …", flush=True)
+    samples: list = []
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    watcher = watch_memory(proc, samples)
+    out, err = proc.communicate()
+    seconds = time.monotonic() - start
+    watcher.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"{label} failed (exit {proc.returncode}):\n{err[-3000:]}")
+    rss = [r for _, r in samples] or [0]
+    quarters = [rss[min(len(rss) - 1, int(len(rss) * q))] for q in (0.25, 0.5, 0.75)] + [rss[-1]]
+    return {"seconds": seconds, "peak_rss": max(rss), "quarters": quarters, "stdout": out, "stderr": err}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--items", type=int, default=5000, help="product pages (default 5000)")
+    ap.add_argument("--concurrency", type=int, default=16, help="concurrent requests for both crawlers")
+    args = ap.parse_args(argv)
+    list_pages = -(-args.items // PER_PAGE)
+    pages = list_pages + list_pages * PER_PAGE
+
+    queue = multiprocessing.Queue()
+    server = multiprocessing.Process(target=serve, args=(queue, list_pages), daemon=True)
+    server.start()
+    base = f"http://127.0.0.1:{queue.get(timeout=30)}"
+    print(f"fixture shop at {base}: {list_pages} list pages + {list_pages * PER_PAGE} product pages", flush=True)
+    try:
+        with tempfile.TemporaryDirectory(prefix="cluewatch-bench-") as tmp:
+            tmp = Path(tmp)
+            env = dict(os.environ, PYTHONPATH=str(ROOT))
+            bare = timed_run(
+                [sys.executable, "-m", "scrapy", "runspider", str(HERE / "bare_spider.py"), "-a", f"base={base}",
+                 "-s", f"CONCURRENT_REQUESTS={args.concurrency}",
+                 "-s", f"CONCURRENT_REQUESTS_PER_DOMAIN={args.concurrency}", "-s", "LOG_LEVEL=WARNING",
+                 "-s", "TELNETCONSOLE_ENABLED=False", "-s", "ROBOTSTXT_OBEY=False"],
+                env, "bare Scrapy")
+
+            from cluewatch.services.postgres import EmbeddedPostgres
+            from sinks.db import migrate
+
+            with EmbeddedPostgres(tmp / "pg", delete_on_stop=True) as pg:
+                db_url = pg.url()
+                migrate(db_url)
+                sources = tmp / "sources.yaml"
+                sources.write_text(
+                    "sources:\n  - id: bench-shop\n    kind: ecommerce\n    platform: BenchShop\n"
+                    f"    start_urls: ['{base}/list?page=1']\n    allowed_domains: ['127.0.0.1']\n"
+                    f"    concurrency: {args.concurrency}\n    download_delay: 0\n"
+                    "    allow_private_addresses: true\n    selectors: {item_links: 'a.item'}\n",
+                    encoding="utf-8")
+                full = timed_run(
+                    [sys.executable, "-m", "crawlers.run", "--sources", str(sources), "--source", "bench-shop"],
+                    dict(env, CLUEWATCH_DATABASE_URL=db_url, CLUEWATCH_HOME=str(tmp / "home")),
+                    "production pipeline")
+                from sinks.db import connect
+
+                conn = connect(db_url)
+                with conn.cursor() as cur:
+                    cur.execute("SELECT count(*) FROM listing_versions")
+                    stored = cur.fetchone()[0]
+                conn.close()
+    finally:
+        server.terminate()
+        server.join(5)
+
+    stats = json.loads([l for l in full["stdout"].splitlines() if l.startswith("{")][-1])
+    mb = lambda b: f"{b / 2**20:.0f} MB"  # noqa: E731
+    bare_rate, full_rate = pages / bare["seconds"], pages / full["seconds"]
+    print()
+    print(f"pages crawled         {pages} ({list_pages} list + {pages - list_pages} product) per crawler")
+    print(f"bare Scrapy           {bare['seconds']:7.1f} s  {bare_rate:7.1f} pages/s  peak {mb(bare['peak_rss'])}")
+    print(f"production pipeline   {full['seconds']:7.1f} s  {full_rate:7.1f} pages/s  peak {mb(full['peak_rss'])}"
+          f"  ({stored} listing versions stored, {stats.get('items_scraped')} items, "
+          f"{stats.get('pages')} responses incl. images)")
+    print(f"ratio production/bare {full_rate / bare_rate:.2f}")
+    print("memory at 25/50/75/100 % of the crawl: bare " + " / ".join(mb(q) for q in bare["quarters"])
+          + "; production " + " / ".join(mb(q) for q in full["quarters"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
