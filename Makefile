@@ -5,21 +5,24 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast install constraints bench clean
+.PHONY: demo test test-fast install constraints clean system-packages
+
+# Cheap when all is present; runs every time so a machine that lost a package gets it back.
+system-packages:
+	scripts/ensure-system-packages.sh
 
 $(STAMP): pyproject.toml constraints.txt
-	scripts/ensure-system-packages.sh
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade "pip>=24"
 	$(VENV)/bin/pip install --quiet -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: system-packages $(STAMP)
 
-demo: $(STAMP)
+demo: system-packages $(STAMP)
 	$(VENV)/bin/cluewatch demo
 
-test: $(STAMP)
+test: system-packages $(STAMP)
 	$(VENV)/bin/pytest
 
 # Unit tests only (no services): quick feedback while editing.

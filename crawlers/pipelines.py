@@ -3,10 +3,13 @@
 RequireFieldsPipeline  drop listings without url / external_id / title
 DropDuplicatesPipeline drop a (source, external_id) already seen in this crawl
 ContentHashPipeline    fill content_sha256 (decides whether a recrawl is a new version)
-PostgresStorePipeline  store each listing as a version (only when CLUEWATCH_DATABASE_URL is set)
+crawlers.evidence.PageEvidencePipeline   archive the raw page (gzip, sha256) → page_sha256/path/bytes
+crawlers.images.ListingImagesPipeline    download image_urls, store originals + thumbnails → images
+PostgresStorePipeline  store each listing as a version, with its page and image evidence (only when
+                       CLUEWATCH_DATABASE_URL is set)
 
 Stats: cluewatch/dropped/<reason>, cluewatch/stored_new_version, cluewatch/unchanged,
-cluewatch/store_errors.
+cluewatch/store_errors, cluewatch/pages/archived, cluewatch/images/{stored,rejected,failed}.
 """
 from __future__ import annotations
 

@@ -1,7 +1,13 @@
 """Run one source's crawl: `python -m crawlers.run --sources FILE --source ID [--database-url URL]`.
 
 Logs go to stderr; the last stdout line is one JSON object of crawl statistics:
-{"source", "items_scraped", "stored_new_version", "unchanged", "dropped", "errors", "pages"}.
+{"source", "items_scraped", "stored_new_version", "unchanged", "dropped", "errors", "pages",
+ "finish_reason", "complete", "page_failures", "not_modified", "listings_gone", "ssrf_refused",
+ "robots_forbidden", "retries"}.
+"complete" is true only when the crawl finished and no list / seller / item page finally failed
+(download error or HTTP error after retries; a 404/410 item page is a removal, not a failure):
+only such a crawl may mark the listings it did not see as removed (cluewatch.jobs.crawl).
+`--set NAME=VALUE` (repeatable, value parsed as JSON when it parses) overrides a Scrapy setting.
 Exit 0 when the crawl finished, 1 when it did not finish cleanly, 2 when it could not start.
 
 Twisted's reactor cannot be restarted inside one process, so long-lived callers (the Airflow task,
@@ -38,6 +44,9 @@ def crawl_settings(source, *, database_url: str | None = None, output: str | Non
     settings.setmodule("crawlers.settings", priority="project")
     settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", source.concurrency, priority="cmdline")
     settings.set("DOWNLOAD_DELAY", source.download_delay, priority="cmdline")
+    # robots.txt is obeyed unless the source says otherwise in writing (checked by cluewatch.sources).
+    settings.set("ROBOTSTXT_OBEY", bool(source.obey_robots_txt), priority="cmdline")
+    settings.set("CLUEWATCH_ALLOW_PRIVATE_ADDRESSES", bool(source.allow_private_addresses), priority="cmdline")
     if not source.download_delay:
         # An explicit 0 delay (loopback fixtures) means "as fast as allowed"; AutoThrottle would
         # otherwise start every crawl at AUTOTHROTTLE_START_DELAY per request.
@@ -47,11 +56,20 @@ def crawl_settings(source, *, database_url: str | None = None, output: str | Non
     if output:
         settings.set("FEEDS", {str(output): {"format": "jsonlines", "encoding": "utf-8", "overwrite": True}},
                      priority="cmdline")
+    from crawlers.rendering import render_settings  # `render: true`: Chromium via scrapy-playwright
+    settings.setdict(render_settings(source, settings), priority="cmdline")
     return settings
+
+
+def page_failures(stats: dict) -> dict:
+    """{page kind: count} of pages that finally failed (crawlers.middlewares.PageOutcomeMiddleware)."""
+    prefix = "cluewatch/page_failed/"
+    return {k[len(prefix):]: v for k, v in stats.items() if k.startswith(prefix) and k.count("/") == 2}
 
 
 def summarize(source_id: str, stats: dict) -> dict:
     dropped = stats.get("item_dropped_count", 0)
+    failures = page_failures(stats)
     return {
         "source": source_id,
         "items_scraped": stats.get("item_scraped_count", 0),
@@ -61,7 +79,40 @@ def summarize(source_id: str, stats: dict) -> dict:
         "errors": stats.get("log_count/ERROR", 0) + stats.get("log_count/CRITICAL", 0),
         "pages": stats.get("response_received_count", 0) - stats.get("robotstxt/response_count", 0),
         "finish_reason": stats.get("finish_reason"),
+        "complete": stats.get("finish_reason") == "finished" and not any(failures.values()),
+        "page_failures": failures,
+        "page_failure_reasons": {k[len("cluewatch/page_failed/"):]: v for k, v in stats.items()
+                                 if k.startswith("cluewatch/page_failed/") and k.count("/") == 3},
+        "not_modified": stats.get("cluewatch/not_modified", 0),
+        "listings_gone": stats.get("cluewatch/listing_gone", 0),
+        "ssrf_refused": stats.get("cluewatch/ssrf_refused", 0),
+        "robots_forbidden": stats.get("robotstxt/forbidden", 0),
+        "retries": stats.get("retry/count", 0),
+        "dropped_reasons": {k[len("cluewatch/dropped/"):]: v for k, v in stats.items()
+                            if k.startswith("cluewatch/dropped/")},
     }
+
+
+def _setting_value(text: str):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def registry_queries(database_url: str) -> list[str]:
+    """Every registered name of the marks in the database's active registry (search_queries: registry)."""
+    from sinks.db import connect
+    from sinks.registry_store import load_active_registry
+
+    conn = connect(database_url)
+    try:
+        registry = load_active_registry(conn)
+    finally:
+        conn.close()
+    if registry is None:
+        return []
+    return list(dict.fromkeys(name for mark in registry.marks for name in mark.names))
 
 
 def _fail(message: str) -> int:
@@ -76,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", default=None,
                         help=f"store listings in this PostgreSQL (default: ${DATABASE_URL_ENV}; unset = not stored)")
     parser.add_argument("--output", default=None, help="also write the items to this JSON Lines file")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="override a Scrapy setting (value parsed as JSON if it parses)")
     args = parser.parse_args(argv)
 
     from cluewatch.sources import load_sources
@@ -95,7 +148,32 @@ def main(argv: list[str] | None = None) -> int:
     from scrapy.crawler import CrawlerProcess
 
     database_url = args.database_url or os.environ.get(DATABASE_URL_ENV) or None
-    process = CrawlerProcess(crawl_settings(source, database_url=database_url, output=args.output))
+    search_queries = None
+    if source.search_url and source.search_queries == "registry":
+        if not database_url:
+            return _fail(f"source {source.id!r} has search_queries: registry, which needs the database "
+                         f"(--database-url or ${DATABASE_URL_ENV})")
+        try:
+            search_queries = registry_queries(database_url)
+        except Exception as e:  # psycopg2.Error and friends: say it in one line
+            return _fail(f"cannot read the registry for {source.id!r}: {type(e).__name__}: {e}".strip())
+        if not search_queries:
+            print(f"crawlers.run: no registry loaded: {source.id!r} searches nothing", file=sys.stderr)
+    settings = crawl_settings(source, database_url=database_url, output=args.output)
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            return _fail(f"--set {item!r}: expected NAME=VALUE")
+        settings.set(name, _setting_value(value), priority="cmdline")
+    process = CrawlerProcess(settings)
+    log = logging.getLogger("crawlers.run")
+    if source.obey_robots_txt:
+        log.info("source %s: robots.txt obeyed", source.id)
+    else:
+        log.warning("source %s: robots.txt NOT obeyed — reason given in sources.yaml: %s",
+                    source.id, source.robots_txt_override_reason)
+    if search_queries is not None:
+        log.info("source %s: %d search queries from the registry", source.id, len(search_queries))
     crawler = process.create_crawler(spider_for(source.kind))
     failures = []
 
@@ -105,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         failures.append(failure)
         logging.getLogger("crawlers.run").error("crawl failed", exc_info=failure.value)
 
-    process.crawl(crawler, source=source).addErrback(record_failure)
+    process.crawl(crawler, source=source, search_queries=search_queries).addErrback(record_failure)
     process.start()
     summary = summarize(source.id, crawler.stats.get_stats() if crawler.stats else {})
     summary["errors"] += len(failures)  # logged after the stats were dumped
@@ -124,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_crawl_subprocess(sources_file, source_id: str, database_url: str | None, *, log=print,
-                         output=None, timeout: float | None = None) -> dict:
+                         output=None, timeout: float | None = None, settings: dict | None = None) -> dict:
     """Crawl one source in a child process; stream its log lines to `log`; return its stats dict.
 
     The database URL travels in the child's environment, not its command line (where `ps` would
@@ -134,6 +212,8 @@ def run_crawl_subprocess(sources_file, source_id: str, database_url: str | None,
     cmd = [sys.executable, "-m", "crawlers.run", "--sources", str(Path(sources_file)), "--source", source_id]
     if output is not None:
         cmd += ["--output", str(output)]
+    for name, value in (settings or {}).items():
+        cmd += ["--set", f"{name}={json.dumps(value)}"]
     env = dict(os.environ)
     env.pop(DATABASE_URL_ENV, None)
     if database_url:

@@ -22,12 +22,36 @@ AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 
 # Bounded work per request: a hung or huge response must not stall or swamp a crawl.
-DOWNLOAD_TIMEOUT = 30
-DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
+DOWNLOAD_TIMEOUT = 30               # a product page that takes longer is a failed page, retried
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024 # larger is not a product page (or is an attack): aborted
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 RETRY_ENABLED = True
 RETRY_TIMES = 2
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+# Scrapy's retry has no backoff: crawlers.middlewares.BackoffRetryMiddleware waits
+# base * 2**(attempt-1) (±50 % jitter, at most MAX; a Retry-After header wins, capped) per retry.
+RETRY_BACKOFF_BASE = 2.0
+RETRY_BACKOFF_MAX = 60.0
+
+DOWNLOADER_MIDDLEWARES = {
+    # After the offsite filter (50), before robots.txt (100): a refused host is not even asked for
+    # its robots.txt. Redirects come back through here as new requests.
+    "crawlers.middlewares.SSRFGuardMiddleware": 60,
+    # Near the engine end: sees only final outcomes (after retries) to judge crawl completeness.
+    "crawlers.middlewares.PageOutcomeMiddleware": 70,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawlers.middlewares.BackoffRetryMiddleware": 550,
+    # Not configured (skipped) unless CLUEWATCH_DATABASE_URL is set.
+    "crawlers.middlewares.RecrawlMiddleware": 560,
+}
+# "host:port" origins; when set, a source's allow_private_addresses covers only these.
+CLUEWATCH_SSRF_ALLOWED_PRIVATE_ORIGINS = []
+# The guard's rule again at connect time (DNS rebinding); crawlers.run sets the flag per source.
+TWISTED_DNS_RESOLVER = "crawlers.middlewares.PublicOnlyResolver"
+CLUEWATCH_ALLOW_PRIVATE_ADDRESSES = False
+# Listing pages already stored are fetched with If-None-Match / If-Modified-Since (a 304 = seen,
+# unchanged). False downloads everything again (to re-extract after an extractor change).
+CLUEWATCH_CONDITIONAL_REQUESTS = True
 REDIRECT_MAX_TIMES = 5
 DEPTH_LIMIT = 50                  # a pagination loop on a broken site ends somewhere
 
@@ -43,10 +67,23 @@ ITEM_PIPELINES = {
     "crawlers.pipelines.RequireFieldsPipeline": 100,
     "crawlers.pipelines.DropDuplicatesPipeline": 200,
     "crawlers.pipelines.ContentHashPipeline": 300,
+    "crawlers.evidence.PageEvidencePipeline": 400,   # raw page → blob store (gzip, sha256)
+    "crawlers.images.ListingImagesPipeline": 500,    # image_urls → blob store + thumbnails → images
     # Not configured (skipped) unless CLUEWATCH_DATABASE_URL is set.
     "crawlers.pipelines.PostgresStorePipeline": 900,
 }
 CLUEWATCH_DATABASE_URL = None
+
+# Images (crawlers.images): originals and thumbnails go content-addressed into the blob store
+# (sinks.blobstore: $CLUEWATCH_HOME/blobs, or CLUEWATCH_BLOB_STORE=path|s3://bucket/prefix).
+IMAGES_STORE = None                   # unused: the blob store is the store
+IMAGES_THUMBS = {"256": (256, 256)}   # for the review UI
+IMAGES_MIN_WIDTH = 32                 # icons, spacers and tracking pixels are not product images
+IMAGES_MIN_HEIGHT = 32
+IMAGES_MAX_BYTES = 8 * 1024 * 1024    # per-request download_maxsize for images
+IMAGES_MAX_PIXELS = 40_000_000        # decompression-bomb guard (also Pillow's MAX_IMAGE_PIXELS)
+IMAGES_ALLOW_REDIRECTS = True         # CDNs redirect; the SSRF guard re-checks each hop
+IMAGES_DECODE_THREADS = 2             # concurrent decodes (memory bound: 40 Mpx RGBA ≈ 160 MB each)
 
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"

@@ -59,8 +59,56 @@ def _captured_at(listing: dict) -> datetime:
         raise InvalidListing(f"captured_at is not RFC 3339: {str(value)[:40]!r}") from None
 
 
+_IMAGE_COLUMNS = ("sha256", "path", "thumb_path", "width", "height", "bytes", "error")
+
+
+def _page_evidence(listing: dict) -> tuple:
+    """(page_sha256, page_path, page_bytes) of the archived page (crawlers.evidence), or Nones."""
+    sha, path, size = (listing.get(k) for k in ("page_sha256", "page_path", "page_bytes"))
+    if sha is not None and (len(str(sha)) != 64 or not path):
+        raise InvalidListing(f"page_sha256 is not a sha256 with a page_path: {str(sha)[:70]!r}")
+    return (sha, path, int(size) if size is not None else None) if sha else (None, None, None)
+
+
+def _image_results(listing: dict) -> dict[int, dict]:
+    """Per-image results (crawlers.images) by position in image_urls; a result is used only for the
+    URL at its position."""
+    urls = listing.get("image_urls") or []
+    results = {}
+    for position, image in enumerate(listing.get("images") or []):
+        if isinstance(image, dict) and position < len(urls) and image.get("url") == urls[position]:
+            image = dict(image)
+            if image.get("error") is not None:
+                image["error"] = str(image["error"])[:1000]
+            results[position] = image
+    return results
+
+
+def _fill_missing_evidence(cur, version_id: int, page: tuple, images: dict[int, dict]) -> None:
+    """An unchanged recrawl completes evidence the stored version lacks (a page archived before
+    archiving existed, an image that failed last time); it never replaces evidence already kept."""
+    if page[0]:
+        cur.execute(
+            """UPDATE listing_versions SET page_sha256 = %s, page_path = %s, page_bytes = %s
+               WHERE id = %s AND page_path IS NULL""",
+            (*page, version_id),
+        )
+    for position, image in images.items():
+        if image.get("path"):
+            cur.execute(
+                f"""UPDATE listing_images SET {", ".join(f"{c} = %s" for c in _IMAGE_COLUMNS)}
+                    WHERE listing_version_id = %s AND position = %s AND path IS NULL""",
+                (*(image.get(k) for k in _IMAGE_COLUMNS), version_id, position),
+            )
+
+
 def store_listing(conn, listing: dict) -> StoreResult:
-    """Upsert one listing and its content version inside the caller's transaction."""
+    """Upsert one listing and its content version inside the caller's transaction.
+
+    A new version also records the archived page (page_sha256/page_path/page_bytes) and, per image
+    in image_urls order, the stored image (sha256, path, thumb_path, width, height, bytes, error)
+    when the listing carries them (crawlers.evidence, crawlers.images); both are optional.
+    """
     for key in ("source", "external_id", "url"):
         if not listing.get(key):
             raise InvalidListing(f"missing {key}")
@@ -70,6 +118,7 @@ def store_listing(conn, listing: dict) -> StoreResult:
     price_low, price_high = _price(listing, "price_low"), _price(listing, "price_high")
     captured_at = _captured_at(listing)
     digest = listing.get("content_sha256") or content_sha256(listing)
+    page, images = _page_evidence(listing), _image_results(listing)
 
     with conn.cursor() as cur:
         # Sources are normally registered by the crawl task; this keeps a direct store from failing.
@@ -89,24 +138,27 @@ def store_listing(conn, listing: dict) -> StoreResult:
         cur.execute(
             """INSERT INTO listing_versions (listing_id, content_sha256, platform, kind, url, title,
                    description, brand, price_low, price_high, currency, seller_name, seller_id,
-                   seller_url, seller_location, category, captured_at)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                   seller_url, seller_location, category, captured_at, page_sha256, page_path, page_bytes)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
                ON CONFLICT (listing_id, content_sha256) DO NOTHING
                RETURNING id""",
             (listing_id, digest, listing.get("platform"), listing.get("kind"), listing["url"],
              listing.get("title"), listing.get("description"), listing.get("brand"),
              price_low, price_high, currency, listing.get("seller_name"), listing.get("seller_id"),
              listing.get("seller_url"), listing.get("seller_location"), listing.get("category"),
-             captured_at),
+             captured_at, *page),
         )
         row = cur.fetchone()
         new_version = row is not None
         if new_version:
             version_id = row[0]
             for position, url in enumerate(listing.get("image_urls") or []):
+                image = images.get(position, {})
                 cur.execute(
-                    "INSERT INTO listing_images (listing_version_id, position, url) VALUES (%s, %s, %s)",
-                    (version_id, position, url),
+                    """INSERT INTO listing_images (listing_version_id, position, url, sha256, path,
+                           thumb_path, width, height, bytes, error)
+                       VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+                    (version_id, position, url, *(image.get(k) for k in _IMAGE_COLUMNS)),
                 )
         else:
             cur.execute(
@@ -114,6 +166,7 @@ def store_listing(conn, listing: dict) -> StoreResult:
                 (listing_id, digest),
             )
             version_id = cur.fetchone()[0]
+            _fill_missing_evidence(cur, version_id, page, images)
         # A recrawl may also revert to an earlier content: the current version follows the page.
         cur.execute(
             "UPDATE listings SET current_version_id = %s WHERE id = %s AND current_version_id IS DISTINCT FROM %s",

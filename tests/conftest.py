@@ -15,6 +15,18 @@ _TEMPLATE = "cluewatch_template"
 _counter = itertools.count()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _blob_store_in_tmp(tmp_path_factory):
+    """Crawls in tests (and their child processes) archive pages and images in a temp dir, never in
+    the checkout's var/."""
+    if "CLUEWATCH_BLOB_STORE" in os.environ:
+        yield
+        return
+    os.environ["CLUEWATCH_BLOB_STORE"] = str(tmp_path_factory.mktemp("blobs"))
+    yield
+    os.environ.pop("CLUEWATCH_BLOB_STORE", None)
+
+
 @pytest.fixture(scope="session")
 def pg_server(tmp_path_factory):
     """Admin URL of a PostgreSQL server: CLUEWATCH_TEST_DATABASE_ADMIN_URL, else an embedded one."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import scrapy
 from scrapy.http import TextResponse
@@ -11,7 +11,8 @@ from scrapy.http import TextResponse
 from cluewatch.listing import content_sha256
 from cluewatch.model import LISTING_FIELDS, SourceConfig
 from crawlers.extraction import extract_listing
-from crawlers.items import Listing
+from crawlers.middlewares import PAGE_META
+from crawlers.items import Listing, PageBody
 
 # Selector keys that crawlers.extraction applies to an item page; the rest steer the crawl.
 EXTRACTION_KEYS = ("title", "description", "brand", "price", "seller_name", "category", "image")
@@ -51,32 +52,49 @@ class ListingSpider(scrapy.Spider):
     kind = ""
     default_selectors: dict[str, str] = {}
 
-    def __init__(self, source: SourceConfig | dict | None = None, **kwargs):
+    def __init__(self, source: SourceConfig | dict | None = None, search_queries=None, **kwargs):
         if source is None:
             raise ValueError(f"{type(self).__name__} needs the spider argument source=<SourceConfig>")
         if isinstance(source, dict):
             source = SourceConfig(**source)
         super().__init__(**kwargs)
         self.source = source
+        # The queries for source.search_url: given by crawlers.run (which expands "registry" into
+        # the registered mark names), else the source's own list.
+        if search_queries is None:
+            search_queries = () if isinstance(source.search_queries, str) else source.search_queries
+        self.search_queries = tuple(search_queries)
         self.allowed_domains = list(source.allowed_domains)
         self.selectors = {**self.default_selectors, **(source.selectors or {})}
         # Per-source politeness (DOWNLOAD_DELAY, concurrency) is set as crawl settings by
         # crawlers.run: Scrapy 2.19 deprecates the download_delay spider attribute.
 
+    def start_urls_for_crawl(self) -> list[str]:
+        """source.start_urls, then search_url with each query URL-encoded (duplicates once)."""
+        urls = list(self.source.start_urls)
+        if self.source.search_url:
+            urls += [self.source.search_url.replace("{query}", quote(q, safe="")) for q in self.search_queries]
+        return list(dict.fromkeys(urls))
+
     def start_requests_for(self, callback):
-        for url in self.source.start_urls:
-            yield scrapy.Request(url, callback=callback)
+        for url in self.start_urls_for_crawl():
+            yield scrapy.Request(url, callback=callback, meta={PAGE_META: "list"})
 
     def follow_next(self, response, callback, **kwargs):
-        """Requests for the next page: the `next_page` selector, else a link reading "next"/"下一页"."""
+        """Requests for the next page: the `next_page` selector, else a link reading "next"/"下一页".
+
+        The next page is of the same kind as this one (meta cluewatch_page, for completeness)."""
         css = self.selectors.get("next_page")
         links = response.css(css) if css else []
         if not links:
             links = response.xpath(_NEXT_TEXT)
+        kwargs.setdefault("meta", {PAGE_META: response.meta.get(PAGE_META, "list")})
         return response.follow_all(links, callback=callback, **kwargs)
 
-    def follow(self, response, key: str, callback, **kwargs):
+    def follow(self, response, key: str, callback, page: str = "item", **kwargs):
+        """Requests for the links `key` selects, tagged as `page` pages (item, seller, list)."""
         css = self.selectors.get(key)
+        kwargs.setdefault("meta", {PAGE_META: page})
         return response.follow_all(css=css, callback=callback, **kwargs) if css else []
 
     @property
@@ -88,7 +106,10 @@ class ListingSpider(scrapy.Spider):
         if not isinstance(response, TextResponse):
             self.logger.warning("not an HTML page, skipped: %s", response.url)
             return None
-        return extract_listing(response.text, response.url, selectors=self.extraction_selectors)
+        data = extract_listing(response.text, response.url, selectors=self.extraction_selectors)
+        # The raw page, archived as evidence by crawlers.evidence (which removes it from the item).
+        data["page_body"] = PageBody(response.body)
+        return data
 
     def external_id(self, url: str) -> str | None:
         return external_id_from_url(url, self.selectors.get("external_id_pattern"))
@@ -104,4 +125,7 @@ class ListingSpider(scrapy.Spider):
         )
         values.update({k: v for k, v in overrides.items() if v})
         values["content_sha256"] = content_sha256(values)
+        body = values.get("page_body") or data.get("page_body")  # an override wins (inline items)
+        if body is not None:
+            values["page_body"] = PageBody(body)  # not content: not in the hash
         return Listing(**values)

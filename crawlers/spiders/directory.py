@@ -34,7 +34,7 @@ class DirectorySpider(ListingSpider):
             yield request
 
     def parse_directory(self, response):
-        yield from self.follow(response, "seller_links", self.parse_seller)
+        yield from self.follow(response, "seller_links", self.parse_seller, page="seller")
         yield from self.follow_next(response, self.parse_directory)
 
     def seller_fields(self, response) -> dict:
@@ -65,7 +65,8 @@ class DirectorySpider(ListingSpider):
                 continue
             data = extract_listing(block.get(), response.url, selectors=self.extraction_selectors)
             url = f"{response.url.split('#', 1)[0]}#{pid}"
-            yield self.make_listing(url, data, pid, **seller)
+            # The seller page is the evidence for an inline product.
+            yield self.make_listing(url, data, pid, page_body=response.body, **seller)
 
     def parse_item(self, response, seller: dict):
         data = self.extract(response)

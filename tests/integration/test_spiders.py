@@ -13,6 +13,7 @@ import pytest
 from cluewatch.demo_sites import demo_sources_yaml, load_catalogue, load_catalogue_data, price_range, serve_demo_sites
 from cluewatch.listing import content_sha256
 from cluewatch.model import LISTING_FIELDS
+from crawlers.items import EVIDENCE_FIELDS
 from crawlers.run import run_crawl_subprocess
 
 SOURCE_OF = {"shop": "demo-shop", "fair": "demo-fair", "market": "demo-market"}
@@ -56,7 +57,7 @@ def test_fields_match_the_catalogue(crawled, site):
     for item in items:
         want = truth[item["external_id"]]
         low, high = price_range(want)
-        assert set(item) == set(LISTING_FIELDS)
+        assert set(item) == set(LISTING_FIELDS) | set(EVIDENCE_FIELDS)
         assert item["title"] == want["title"]
         assert (Decimal(item["price_low"]), Decimal(item["price_high"])) == (Decimal(low), Decimal(high))
         assert item["currency"] == want["currency"]
