@@ -1,93 +1,104 @@
 """Listing fields from one product page — a pure function of the page's bytes/text and its URL.
 
-Sources of truth, best first: per-source CSS selectors (the operator knows the site), schema.org
-JSON-LD, microdata, OpenGraph, then plain-HTML conventions (h1, a visible "¥12.50" / "12.50元",
-"店铺：…" labels, the product image). Each field comes from the first source that has it, so a page
-with partial structured data is completed from the visible page.
+Sources, best first, each field from the first source that has it (docs/extraction.md):
+1. structured data: schema.org Product/Offer in JSON-LD, microdata and RDFa — the product whose name
+   matches the page's <h1> when there are several;
+2. meta tags: OpenGraph / product:* / itemprop meta;
+3. per-source CSS selectors (the `selectors` argument, from sources.yaml);
+4. the visible page: <h1>/<title>, a scored visible price (price-classed, near the title and the
+   buy button, not struck through), labelled fields ("Brand: X", "SKU: 1"), breadcrumbs, brand
+   names in the site's analytics scripts, lazy-loaded images.
+One exception to "first wins": a structured price that the page itself shows struck through
+("original-price", <del>) gives way to the lower visible sale price.
+Currencies are ISO 4217; ambiguous symbols ("$", "¥", "元", "kr") and unmarked prices take the
+site's country (ccTLD, URL locale, page language).
 
 >>> extract_listing('<h1>Teapot</h1><p class="price">¥12.50</p>', "https://shop.example/i/1")["price_low"]
 '12.50'
 """
 from __future__ import annotations
 
-import html as html_lib
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Iterable, Mapping
 from urllib.parse import urljoin
 
-import extruct
 from parsel import Selector
-from w3lib.encoding import html_to_unicode
+
+from crawlers import extract_structured as sd
+from crawlers import extract_visible as vis
+from crawlers.extract_price import CURRENCY_SYMBOLS, amount, decode_html, find_prices, infer_currency, parse_price
+
+__all__ = ["FIELDS", "CURRENCY_SYMBOLS", "decode_html", "extract_listing", "node_texts", "parse_price"]
 
 FIELDS = ("title", "description", "brand", "price_low", "price_high", "currency", "seller_name",
-          "category", "images")
-PRICE_FIELDS = ("price_low", "price_high")
+          "category", "images", "sku", "gtin", "mpn", "availability")
+PRICE_FIELDS = ("price_low", "price_high", "currency")
 
-# ¥ is also the yen sign; on the Chinese-language sites this project watches it means CNY.
-CURRENCY_SYMBOLS = {
-    "¥": "CNY", "￥": "CNY", "元": "CNY", "块": "CNY", "人民币": "CNY", "RMB": "CNY", "CNY": "CNY",
-    "US$": "USD", "US $": "USD", "$": "USD", "USD": "USD", "美元": "USD",
-    "HK$": "HKD", "HKD": "HKD", "€": "EUR", "EUR": "EUR", "欧元": "EUR", "£": "GBP", "GBP": "GBP",
-}
-_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
-_SEP = r"\s*(?:-|–|—|~|～|至|to)\s*"
-_PREFIX_CUR = r"US\s?\$|HK\$|USD|HKD|RMB|CNY|EUR|GBP|¥|￥|€|£|\$"
-_PRICE_PREFIX = re.compile(
-    rf"(?P<cur>{_PREFIX_CUR})\s*(?P<low>{_NUM})(?:{_SEP}(?:{_PREFIX_CUR})?\s*(?P<high>{_NUM}))?")
-_PRICE_SUFFIX = re.compile(
-    rf"(?P<low>{_NUM})(?:{_SEP}(?P<high>{_NUM}))?\s*(?P<cur>元|块|人民币|美元|欧元|RMB|CNY|USD|EUR)")
 _SELLER_LABEL = re.compile(
     r"^(?:店铺|店铺名称|卖家|商家|商户|供应商|Seller|Sold by|Store|Shop|Supplier|Exhibitor)\s*[:：]\s*(.*)$",
     re.IGNORECASE)
-_ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
-_IMAGE_ATTRS = ("data-src", "data-original", "data-lazy-src", "src")
-_NOT_PRODUCT_IMAGE = re.compile(r"logo|icon|avatar|placeholder|spacer|pixel|banner", re.IGNORECASE)
+_GTIN_KEYS = ("gtin13", "gtin", "gtin12", "gtin14", "gtin8", "ean", "isbn", "upc")
+_AVAILABILITY = {"instock": "InStock", "in stock": "InStock", "available": "InStock", "preorder": "PreOrder",
+                 "limitedavailability": "InStock", "onlineonly": "InStock", "instoreonly": "InStoreOnly",
+                 "backorder": "BackOrder", "outofstock": "OutOfStock", "out of stock": "OutOfStock",
+                 "soldout": "OutOfStock", "discontinued": "Discontinued", "oos": "OutOfStock"}
 
 
-# ------------------------------------------------------------------------------------ entry points
-def decode_html(html: str | bytes, *, encoding: str | None = None, content_type: str | None = None) -> str:
-    """Text of a page: bytes are decoded by BOM, HTTP charset, <meta charset>, then detection.
-
-    w3lib maps gbk/gb2312 to gb18030 (their superset), as browsers do.
-    """
-    if isinstance(html, str):
-        return html
-    if encoding and not content_type:
-        content_type = f"text/html; charset={encoding}"
-    return html_to_unicode(content_type, html)[1]
-
-
+# ------------------------------------------------------------------------------------ entry point
 def extract_listing(html: str | bytes, url: str, *, encoding: str | None = None,
                     content_type: str | None = None, selectors: Mapping[str, str] | None = None) -> dict:
     """The listing fields found on one page; None (or [] for images) where nothing was found.
 
     `encoding`/`content_type` are the HTTP hints for bytes input (Scrapy's `response.text` has
     already applied them). `selectors` maps field names (title, description, brand, price,
-    seller_name, category, image) to CSS selectors that override every heuristic.
+    seller_name, category, image) to CSS selectors, used after structured data and before the
+    generic heuristics.
     """
     text = decode_html(html, encoding=encoding, content_type=content_type)
-    page = Selector(text=text)
-    base = urljoin(url, page.css("base::attr(href)").get() or "")
-    structured = _structured_data(text, base)
-    layers = [
-        _from_selectors(page, selectors or {}, base),
-        *(_from_product(p, base) for p in structured["json-ld"][:1]),
-        *(_from_product(p, base) for p in structured["microdata"][:1]),
-        *(_from_opengraph(og, base) for og in structured["opengraph"][:1]),
-        _from_html(page, base),
-    ]
-    return _merge(layers)
+    if not text.strip():
+        return _merge([])
+    selector = Selector(text=text)
+    root = selector.root
+    base = urljoin(url, selector.css("base::attr(href)").get() or "")
+    meta = sd.meta_tags(root)
+    lang = root.get("lang") or _first(meta.get("content-language")) or _first(meta.get("og:locale"))
+    page = vis.Page(root, url, lang)
+
+    h1 = vis.title_anchor(page, None)
+    h1_text = page.content(h1) if h1 is not None else None
+    ld = sd.json_ld(root)
+    nodes = list(sd.products(ld)) + list(sd.products(sd.microdata(root, base))) + list(sd.products(sd.rdfa(text, base)))
+    structured = _from_products(nodes, h1_text, base, url, lang)
+    from_meta = _from_meta(meta, base, url, lang)
+    name = structured.get("title") or from_meta.get("title") or h1_text
+    title_el = vis.title_anchor(page, name) if name and name != h1_text else h1
+    generic = _from_page(page, selector, base, title_el, ld)
+    layers = [structured, from_meta, _from_selectors(selector, selectors or {}, base, url, lang), generic]
+    result = _merge(layers)
+    _settle_price(result, layers, generic.get("_price_candidates") or [], url, lang)
+    if result["brand"]:
+        result["brand"] = vis.respell(result["brand"], result["title"] or name)
+    if result["title"] and h1_text and result["title"] != h1_text and h1_text in result["title"] \
+            and not structured.get("title"):
+        result["title"] = h1_text  # og:title / <title> = the <h1> plus the site's name
+    return result
+
+
+def _first(values):
+    return values[0] if values else None
 
 
 def _merge(layers: Iterable[dict]) -> dict:
     result = {field: None for field in FIELDS}
     result["images"] = []
     for layer in layers:
-        # A price range is one fact: take both ends from the same source.
+        # A price range is one fact: take both ends (and the currency) from the same source.
         if result["price_low"] is None and layer.get("price_low") is not None:
             result["price_low"] = layer["price_low"]
             result["price_high"] = layer.get("price_high") or layer["price_low"]
+            result["currency"] = layer.get("currency")
+            result["_price_layer"] = layer
         for field in FIELDS:
             if field in PRICE_FIELDS:
                 continue
@@ -97,126 +108,214 @@ def _merge(layers: Iterable[dict]) -> dict:
     return result
 
 
+def _settle_price(result: dict, layers: list[dict], candidates: list[dict], url: str, lang) -> None:
+    """Sale price over a struck-through structured price; a currency for every price."""
+    chosen = result.pop("_price_layer", None)
+    low = result["price_low"]
+    best = candidates[0] if candidates else None
+    if low is not None and best is not None and chosen is not layers[-1] and best["price_low"] != low:
+        # ... shown struck through right next to the sale price (not a sale elsewhere on the page)
+        shown_old = not best["noise"] and any(
+            c["old"] and not c["noise"] and Decimal(c["price_low"]) == Decimal(low) and abs(c["pos"] - best["pos"]) <= 30
+            for c in candidates)
+        shown_current = any(not c["old"] and not c["multi"] and c["score"] >= 5 and Decimal(c["price_low"]) == Decimal(low)
+                            for c in candidates)
+        if shown_old and not shown_current and best["score"] >= 5 and not best["old"] and Decimal(best["price_low"]) < Decimal(low):
+            result["price_low"], result["price_high"] = best["price_low"], best["price_high"]
+            if best["token"]:
+                result["currency"] = infer_currency(best["token"], url=url, lang=lang)
+    if result["price_low"] is None:
+        result["currency"] = None
+        return
+    if not result["currency"]:
+        result["currency"] = next((layer.get("currency") for layer in layers if layer.get("currency")), None)
+    if not result["currency"]:
+        same = [c for c in candidates if c["token"] and Decimal(c["price_low"]) == Decimal(result["price_low"])]
+        token = same[0]["token"] if same else next((c["token"] for c in candidates if c["token"]), None)
+        result["currency"] = infer_currency(token, url=url, lang=lang)
+
+
 # ------------------------------------------------------------------------------- structured data
-def _structured_data(text: str, base: str) -> dict[str, list[dict]]:
-    try:
-        data = extruct.extract(text, base_url=base, syntaxes=["json-ld", "microdata", "opengraph"],
-                               uniform=True, errors="ignore")
-    except Exception:  # extruct chokes on some broken pages; the visible page is still there
-        data = {}
-    return {
-        "json-ld": list(_products(data.get("json-ld") or [])),
-        "microdata": list(_products(data.get("microdata") or [])),
-        "opengraph": [og for og in data.get("opengraph") or [] if isinstance(og, dict)],
-    }
+def _overlap(a: str | None, b: str | None) -> float:
+    ta, tb = vis._tokens(a), vis._tokens(b)
+    return len(ta & tb) / max(len(ta), 1) if ta and tb else 0.0
 
 
-def _is_product(node: dict) -> bool:
-    types = node.get("@type")
-    types = types if isinstance(types, list) else [types]
-    return any(isinstance(t, str) and t.rsplit("/", 1)[-1].endswith("Product") for t in types)
+def _from_products(nodes: list[dict], h1_text: str | None, base: str, url: str, lang) -> dict:
+    if not nodes:
+        return {}
 
+    def rank(i_node):
+        i, node = i_node
+        has_price = any(o.get("price") is not None or o.get("lowPrice") is not None for o in sd.offers_of(node))
+        return (-(_overlap(sd.text_of(node.get("name")), h1_text) * 3 + has_price * 2), i)
 
-def _products(nodes) -> Iterable[dict]:
-    """Product nodes anywhere in the data: top level, @graph, ItemPage.mainEntity, ..."""
-    if isinstance(nodes, list):
-        for node in nodes:
-            yield from _products(node)
-    elif isinstance(nodes, dict):
-        if _is_product(nodes):
-            yield nodes
-            return
-        for value in nodes.values():
-            if isinstance(value, (dict, list)):
-                yield from _products(value)
-
-
-def _from_product(product: dict, base: str) -> dict:
-    out = {
-        "title": _clean(_name(product.get("name"))),
-        "description": _clean(_name(product.get("description"))),
-        "brand": _clean(_name(product.get("brand"))),
-        "category": _clean(_name(product.get("category"))),
-        "images": _absolute(_image_urls(product.get("image")), base),
-    }
-    offers = product.get("offers")
-    offers = offers if isinstance(offers, list) else [offers] if isinstance(offers, dict) else []
-    lows, highs = [], []
-    for offer in offers:
-        spec = offer.get("priceSpecification")
-        spec = spec[0] if isinstance(spec, list) and spec else spec if isinstance(spec, dict) else {}
-        low = _price(offer.get("lowPrice") or offer.get("price") or spec.get("price"))
-        high = _price(offer.get("highPrice")) or low
-        if low is not None:
-            lows.append(low)
-            highs.append(high)
-        out["currency"] = out.get("currency") or _currency(offer.get("priceCurrency") or spec.get("priceCurrency"))
-        out["seller_name"] = out.get("seller_name") or _clean(_name(offer.get("seller")))
-    if lows:
-        out["price_low"] = min(lows, key=Decimal)
-        out["price_high"] = max(highs, key=Decimal)
-    out["seller_name"] = out.get("seller_name") or _clean(_name(product.get("seller")))
+    ordered = [n for _, n in sorted(enumerate(nodes), key=rank)]
+    main = ordered[0]
+    out = _from_product(main, base, url, lang)
+    main_name = out.get("title")
+    for other in ordered[1:]:  # the same product described again (JSON-LD and microdata)
+        if main_name and _overlap(sd.text_of(other.get("name")), main_name) < 0.6:
+            continue
+        for key, value in _from_product(other, base, url, lang).items():
+            if key in PRICE_FIELDS and out.get("price_low") is not None:
+                continue
+            if value and not out.get(key):
+                out[key] = value
     return out
 
 
-def _from_opengraph(og: dict, base: str) -> dict:
-    def first(key):
-        value = og.get(key)
-        return value[0] if isinstance(value, list) and value else value
-
-    price = _price(first("product:price:amount") or first("og:price:amount"))
-    return {
-        "title": _space(first("og:title")),
-        "description": _space(first("og:description")),
-        "brand": _space(first("product:brand")),
-        "images": _absolute(_image_urls(og.get("og:image")), base),
-        "price_low": price,
-        "price_high": price,
-        "currency": _currency(first("product:price:currency") or first("og:price:currency")),
+def _from_product(product: dict, base: str, url: str, lang) -> dict:
+    out = {
+        "title": sd.text_of(product.get("name")),
+        "description": sd.text_of(product.get("description")),
+        "brand": _brand_value(product.get("brand")) or _brand_value(product.get("manufacturer")),
+        "category": _category(product.get("category")),
+        "images": _images(sd.image_urls(product.get("image")), base),
+        "sku": _code(product.get("sku")) or _code(product.get("productID")),
+        "mpn": _code(product.get("mpn")),
+        "gtin": next((g for g in (_gtin(product.get(k)) for k in _GTIN_KEYS) if g), None),
     }
+    lows, highs = [], []
+    for offer in sd.offers_of(product):
+        low = amount(sd.first(offer.get("lowPrice"))) or amount(sd.first(offer.get("price")))
+        if low is None and isinstance(sd.first(offer.get("price")), str):
+            found = find_prices(sd.first(offer["price"]), require_currency=False)
+            low = found[0]["price_low"] if found else None
+        high = amount(sd.first(offer.get("highPrice"))) or low
+        if low is not None:
+            lows.append(low)
+            highs.append(high)
+        out["currency"] = out.get("currency") or infer_currency(sd.text_of(offer.get("priceCurrency")), url=url, lang=lang)
+        out["seller_name"] = out.get("seller_name") or sd.text_of(offer.get("seller"))
+        out["availability"] = out.get("availability") or _availability(offer.get("availability"))
+        out["sku"] = out.get("sku") or _code(offer.get("sku"))
+        out["gtin"] = out.get("gtin") or next((g for g in (_gtin(offer.get(k)) for k in _GTIN_KEYS) if g), None)
+        out["mpn"] = out.get("mpn") or _code(offer.get("mpn"))
+    if lows:
+        out["price_low"] = min(lows, key=Decimal)
+        out["price_high"] = max(highs, key=Decimal)
+    out["seller_name"] = out.get("seller_name") or sd.text_of(product.get("seller"))
+    return {k: v for k, v in out.items() if v}
 
 
-def _name(value) -> str | None:
-    """A schema.org text-or-Thing value as text ({"@type": "Brand", "name": "X"} → "X")."""
-    if isinstance(value, list):
-        value = value[0] if value else None
-    if isinstance(value, dict):
-        value = value.get("name") or value.get("@value")
-    return value if isinstance(value, str) else None
+def _brand_value(value) -> str | None:
+    text = sd.text_of(value)
+    if not text or text.startswith(("http://", "https://")) or len(text) > 80:
+        return None
+    return text
 
 
-def _image_urls(value) -> list[str]:
-    values = value if isinstance(value, list) else [value]
-    urls = []
-    for v in values:
-        if isinstance(v, dict):
-            v = v.get("url") or v.get("contentUrl")
-        if isinstance(v, str) and v.strip():
-            urls.append(v.strip())
-    return urls
+def _category(value) -> str | None:
+    text = sd.text_of(value)
+    if text and ">" in text:
+        text = text.rsplit(">", 1)[-1].strip() or text
+    return text
 
 
-# ----------------------------------------------------------------------------------- plain HTML
-def _from_selectors(page: Selector, selectors: Mapping[str, str], base: str) -> dict:
+def _code(value) -> str | None:
+    text = sd.text_of(value)
+    if not text or len(text) > 60 or text.startswith(("http://", "https://")):
+        return None
+    return text
+
+
+def _gtin(value) -> str | None:
+    text = sd.text_of(value)
+    if not text:
+        return None
+    digits = re.sub(r"[\s-]", "", text)
+    return digits if re.fullmatch(r"\d{8,14}", digits) else None
+
+
+def _availability(value) -> str | None:
+    text = sd.text_of(value)
+    if not text:
+        return None
+    key = text.rsplit("/", 1)[-1].strip().casefold().replace("_", "")
+    return _AVAILABILITY.get(key) or _AVAILABILITY.get(key.replace(" ", ""))
+
+
+def _images(urls: Iterable[str], base: str) -> list[str]:
+    return _absolute([u for u in urls if not vis._NOT_PRODUCT_IMAGE.search(u.rsplit("/", 1)[-1].split("?")[0])], base)
+
+
+# ------------------------------------------------------------------------------------ meta tags
+def _from_meta(meta: dict[str, list[str]], base: str, url: str, lang) -> dict:
+    def get(*keys):
+        for key in keys:
+            if meta.get(key):
+                return meta[key][0]
+        return None
+
+    out = {
+        "title": vis.space(get("og:title", "twitter:title")),
+        "description": vis.space(get("og:description")),
+        "brand": _brand_value(get("product:brand", "og:brand", "brand")),
+        "images": _images(meta.get("og:image") or meta.get("og:image:url") or meta.get("twitter:image") or [], base),
+        "availability": _availability(get("product:availability", "og:availability", "availability")),
+        "sku": _code(get("product:retailer_item_id", "sku")),
+        "gtin": _gtin(get("product:ean", "product:gtin", "gtin13", "gtin")),
+        "mpn": _code(get("product:mfr_part_no", "mpn")),
+    }
+    raw = get("product:price:amount", "og:price:amount", "product:sale_price:amount", "og:price", "price")
+    if raw:
+        found = find_prices(raw, require_currency=False)
+        if found:
+            out["price_low"], out["price_high"] = found[0]["price_low"], found[0]["price_high"]
+            token = get("product:price:currency", "og:price:currency", "pricecurrency") or found[0]["token"]
+            out["currency"] = infer_currency(token, url=url, lang=lang) if token else None
+    return {k: v for k, v in out.items() if v}
+
+
+# ---------------------------------------------------------------------------------- plain HTML
+def _from_selectors(page: Selector, selectors: Mapping[str, str], base: str, url: str, lang) -> dict:
     out = {}
     for field in ("title", "description", "brand", "seller_name", "category"):
         if selectors.get(field):
-            out[field] = _space(" ".join(node_texts(page.css(selectors[field]))))
+            out[field] = vis.space(" ".join(node_texts(page.css(selectors[field]))))
     if selectors.get("price"):
-        out.update(parse_price(" ".join(node_texts(page.css(selectors["price"])))))
+        out.update(parse_price(" ".join(node_texts(page.css(selectors["price"]))), url=url, lang=lang))
     if selectors.get("image"):
         out["images"] = _absolute(_img_sources(page.css(selectors["image"])), base)
     return out
 
 
-def _from_html(page: Selector, base: str) -> dict:
-    title = _first_text(page, "h1") or _strip_site_suffix(_first_text(page, "title"))
-    description = (page.css('meta[name="description"]::attr(content)').get()
-                   or _first_text(page, ".description, #description, .product-description"))
-    out = {"title": title, "description": _space(description), "seller_name": _seller(page),
-           "images": _absolute(_product_images(page), base)}
-    out.update(_visible_price(page))
+def _from_page(page: vis.Page, selector: Selector, base: str, title_el, ld) -> dict:
+    title = vis.space(page.content(title_el)) if title_el is not None and title_el.tag == "h1" else None
+    title = title or _first_text(selector, "h1") or _strip_site_suffix(_first_text(selector, "title"))
+    description = (selector.css('meta[name="description"]::attr(content)').get()
+                   or _first_text(selector, ".description, #description, .product-description"))
+    buys = vis.buy_anchors(page)
+    price, candidates = vis.visible_price(page, title_el, buys)
+    labels = vis.labelled(page)
+    crumbs = sd.breadcrumbs(ld)
+    brand = labels.get("brand") or _itemprop_text(selector, "brand")
+    if not brand:
+        crumbs = crumbs or vis.dom_breadcrumbs(page)
+        brand = vis.breadcrumb_brand(crumbs, title) or vis.script_brand(page.root)
+    out = {
+        "title": title, "description": vis.space(description), "seller_name": _seller(selector, page),
+        "images": _absolute(vis.product_images(page), base), "brand": brand,
+        "sku": _code(labels.get("sku")) or _itemprop_text(selector, "sku"),
+        "gtin": _gtin(labels.get("gtin")) or _gtin(_itemprop_text(selector, "gtin13")),
+        "mpn": _code(labels.get("mpn")) or _itemprop_text(selector, "mpn"),
+        "category": next((c for c in reversed(crumbs) if title is None or c.casefold() != title.casefold()), None)
+        if len(crumbs) >= 2 else None,
+        "availability": vis.availability_from_text(page, [title_el] + [c["el"] for c in candidates[:1]]),
+        "_price_candidates": candidates,
+    }
+    if price:
+        out.update(price_low=price["price_low"], price_high=price["price_high"], currency=price["currency"])
     return out
+
+
+def _itemprop_text(selector: Selector, prop: str) -> str | None:
+    node = selector.css(f'[itemprop="{prop}"]')[:1]
+    if not node:
+        return None
+    value = node.attrib.get("content") or " ".join(node_texts(node))
+    return vis.space(value) if value and len(value) <= 60 else None
 
 
 def node_texts(nodes) -> list[str]:
@@ -227,7 +326,7 @@ def node_texts(nodes) -> list[str]:
             texts.append(node.root)
         else:
             texts.append(" ".join(node.xpath(".//text()[not(ancestor::script or ancestor::style)]").getall()))
-    return [t for t in (_space(t) for t in texts) if t]
+    return [t for t in (vis.space(t) for t in texts) if t]
 
 
 def _first_text(page: Selector, css: str) -> str | None:
@@ -239,21 +338,20 @@ def _strip_site_suffix(title: str | None) -> str | None:
     # "<product> - <site>" is the usual <title>; only used when there is no <h1> at all.
     if not title:
         return title
-    for sep in (" - ", " | ", " _ ", "_"):
+    for sep in (" - ", " | ", "｜", " _ ", "_"):
         if sep in title:
             return title.rsplit(sep, 1)[0].strip() or title
     return title
 
 
-def _seller(page: Selector) -> str | None:
+def _seller(page: Selector, visible: vis.Page) -> str | None:
     for css in ('[itemprop="seller"] [itemprop="name"]', ".seller-name", ".shop-name", ".store-name",
                 ".vendor-name"):
         text = _first_text(page, css)
         if text:
             return text
     # Labelled text: "店铺：X", "Sold by: X" — the label and the name may be separate text nodes.
-    nodes = [_space(t) for t in page.xpath("//body//text()[not(ancestor::script or ancestor::style)]").getall()]
-    nodes = [t for t in nodes if t]
+    nodes = [t for t, _ in visible.texts()]
     for i, text in enumerate(nodes):
         match = _SELLER_LABEL.match(text)
         if match:
@@ -263,100 +361,25 @@ def _seller(page: Selector) -> str | None:
     return None
 
 
-def _visible_price(page: Selector) -> dict:
-    # Price-labelled elements first: the page also has promo banners ("满99元包邮") and footers.
-    for text in node_texts(page.css('[itemprop="price"], [class*="price"], [id*="price"]')):
-        found = parse_price(text)
-        if found:
-            return found
-    return parse_price(" ".join(node_texts(page.css("body"))))
-
-
-def parse_price(text: str) -> dict:
-    """The first price in a text: {"price_low", "price_high", "currency"}, or {} if there is none.
-
-    >>> parse_price("FOB US$ 6.50 - 8.20 / pair")
-    {'price_low': '6.50', 'price_high': '8.20', 'currency': 'USD'}
-    >>> parse_price("批发价：45元/箱")["currency"]
-    'CNY'
-    """
-    matches = [m for m in (_PRICE_PREFIX.search(text or ""), _PRICE_SUFFIX.search(text or "")) if m]
-    if not matches:
-        return {}
-    match = min(matches, key=lambda m: m.start())
-    low = _price(match.group("low"))
-    high = _price(match.group("high")) or low
-    if low is None:
-        return {}
-    return {"price_low": low, "price_high": high, "currency": _currency(match.group("cur"))}
-
-
 def _img_sources(nodes) -> list[str]:
     urls = []
     for node in nodes:
         if isinstance(node.root, str):
             urls.append(node.root)
             continue
-        attrs = node.attrib
-        value = next((attrs[a] for a in ("content",) + _IMAGE_ATTRS if attrs.get(a)), None)
+        value = node.attrib.get("content") or vis.img_source(node.root)
         if value and not value.startswith("data:"):
             urls.append(value)
     return urls
 
 
-def _product_images(page: Selector) -> list[str]:
-    preferred = _img_sources(page.css('[itemprop="image"], #main-image, .main-image, .gallery img, '
-                                      '.product-image img'))
-    rest = _img_sources(page.xpath("//body//img[not(ancestor::header or ancestor::nav or ancestor::footer)]"))
-    return [u for u in preferred + rest if not _NOT_PRODUCT_IMAGE.search(u.rsplit("/", 1)[-1])]
-
-
-# ---------------------------------------------------------------------------------- normalising
-def _space(text) -> str | None:
-    """Whitespace collapsed (U+3000 and newlines too); None for empty or non-text values."""
-    if not isinstance(text, str):
-        return None
-    return " ".join(text.split()) or None
-
-
-def _clean(text) -> str | None:
-    """Structured-data text: `_space`, plus complete HTML entities decoded — many shops HTML-escape
-    their JSON-LD. Visible text is already decoded by the parser and must not be decoded twice."""
-    if isinstance(text, str) and "&" in text:
-        text = _ENTITY.sub(lambda m: html_lib.unescape(m.group(0)), text)
-    return _space(text)
-
-
-def _price(value) -> str | None:
-    """A non-negative decimal as a string ("1,299.00" → "1299.00"); None if it is not one."""
-    if value is None or isinstance(value, bool):
-        return None
-    text = re.sub(r"[\s,]", "", str(value))
-    text = text.lstrip("".join(k for k in CURRENCY_SYMBOLS if len(k) == 1))
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        return None
-    return text if number.is_finite() and number >= 0 else None
-
-
-def _currency(value) -> str | None:
-    if not isinstance(value, str):
-        return None
-    value = value.strip()
-    if value in CURRENCY_SYMBOLS:
-        return CURRENCY_SYMBOLS[value]
-    if value.upper() in CURRENCY_SYMBOLS:
-        return CURRENCY_SYMBOLS[value.upper()]
-    if re.fullmatch(r"US\s*\$", value):
-        return "USD"
-    return value.upper() if re.fullmatch(r"[A-Za-z]{3}", value) else None
-
-
 def _absolute(urls: Iterable[str], base: str) -> list[str]:
     seen, out = set(), []
     for url in urls:
-        absolute = urljoin(base, url.strip())
+        url = url.strip()
+        if url.startswith("//"):
+            url = (base.split(":", 1)[0] if ":" in base else "https") + ":" + url
+        absolute = urljoin(base, url)
         if absolute.startswith(("http://", "https://")) and absolute not in seen:
             seen.add(absolute)
             out.append(absolute)

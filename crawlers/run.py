@@ -159,7 +159,12 @@ def main(argv: list[str] | None = None) -> int:
             return _fail(f"cannot read the registry for {source.id!r}: {type(e).__name__}: {e}".strip())
         if not search_queries:
             print(f"crawlers.run: no registry loaded: {source.id!r} searches nothing", file=sys.stderr)
-    settings = crawl_settings(source, database_url=database_url, output=args.output)
+    from crawlers.rendering import RenderingUnavailable
+
+    try:
+        settings = crawl_settings(source, database_url=database_url, output=args.output)
+    except RenderingUnavailable as e:
+        return _fail(str(e))
     for item in args.set:
         name, sep, value = item.partition("=")
         if not sep or not name:

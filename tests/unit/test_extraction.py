@@ -30,6 +30,7 @@ def test_json_ld_product_with_offer():
         "price_low": "1299.00", "price_high": "1299.00", "currency": "CNY",
         "seller_name": "可口可乐官方旗舰店", "category": "饮料",
         "images": ["https://shop.example.com/img/a.jpg", "https://cdn.example.com/b.jpg"],
+        "sku": None, "gtin": None, "mpn": None, "availability": None,
     }
 
 
