@@ -102,6 +102,27 @@ def _cmd_relay(args) -> int:
         conn.close()
 
 
+def _cmd_match_text(args) -> int:
+    from cluewatch.textmatch_cli import run_match_text
+
+    return run_match_text(args.registry, args.input, sys.stdout, sys.stderr)
+
+
+def _cmd_eval_text(args) -> int:
+    from cluewatch.textmatch_cli import run_eval_text
+
+    return run_eval_text(args.registry, args.labels, sys.stdout)
+
+
+def _cmd_extract(args) -> int:
+    from crawlers.extract_batch import run_extract
+
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as out:
+            return run_extract(args.input, out, err=sys.stderr)
+    return run_extract(args.input, sys.stdout, err=sys.stderr)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cluewatch",
@@ -128,6 +149,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = reg.add_parser("load", help="validate and load a registry YAML into the database")
     p.add_argument("file")
     p.set_defaults(func=_cmd_registry_load)
+
+    match = sub.add_parser("match", help="offline batch matching (JSONL in, JSONL out)").add_subparsers(
+        dest="match_command", required=True)
+    p = match.add_parser("text", help="find registered word marks (and their 山寨 variants) in titles")
+    p.add_argument("--registry", required=True, help="registry YAML")
+    p.add_argument("--input", required=True, help='JSONL: {"id", "title", "seller"?, "category"?} per line')
+    p.set_defaults(func=_cmd_match_text)
+
+    ev = sub.add_parser("eval", help="measure a detector on labelled data").add_subparsers(
+        dest="eval_command", required=True)
+    p = ev.add_parser("text", help="precision, recall and F1 of the text detector, overall and per variant kind")
+    p.add_argument("--registry", required=True, help="registry YAML")
+    p.add_argument("--labels", required=True, help="labelled JSONL (see tests/data/text_eval/README.md)")
+    p.set_defaults(func=_cmd_eval_text)
+
+    p = sub.add_parser("extract", help="extract listing fields from saved pages (nothing is fetched)")
+    p.add_argument("--input", required=True, help='JSONL: {"id", "url", "html_path"} per line')
+    p.add_argument("--output", help="write JSONL here instead of stdout")
+    p.set_defaults(func=_cmd_extract)
 
     p = sub.add_parser("detect", help="score listing versions not yet scored (what the detect DAG runs)")
     p.set_defaults(func=_cmd_detect)
