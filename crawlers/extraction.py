@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from typing import Iterable, Mapping
-from urllib.parse import urljoin
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 from parsel import Selector
 
@@ -79,10 +79,38 @@ def extract_listing(html: str | bytes, url: str, *, encoding: str | None = None,
     _settle_price(result, layers, generic.get("_price_candidates") or [], url, lang)
     if result["brand"]:
         result["brand"] = vis.respell(result["brand"], result["title"] or name)
+    if not result["sku"]:
+        result["sku"] = sku_from_url(url)
     if result["title"] and h1_text and result["title"] != h1_text and h1_text in result["title"] \
             and not structured.get("title"):
         result["title"] = h1_text  # og:title / <title> = the <h1> plus the site's name
     return result
+
+
+_ID_PARAMS = ("sku", "pid", "product_id", "productId", "productid", "item_id", "itemId", "itemid", "goods_id",
+              "id", "item")
+
+
+def sku_from_url(url: str) -> str | None:
+    """The shop's own product id as the URL carries it, the last resort for `sku`: an id query
+    parameter (?pid=260591), an id-like last path segment (/deal/4548094738, /M67296549.htm) or a
+    number ending a slug (/zipped-through-cardigan-12185160.html).
+
+    >>> sku_from_url("https://shop.example.com/ie/en/cardigans/zipped-through-cardigan-12185160.html?cgid=x")
+    '12185160'
+    """
+    parts = urlsplit(url or "")
+    query = parse_qs(parts.query)
+    for name in _ID_PARAMS:
+        value = (query.get(name) or [""])[0].strip()
+        if re.fullmatch(r"[A-Za-z0-9_-]{3,30}", value) and re.search(r"\d", value):
+            return value
+    segment = next((s for s in reversed(parts.path.split("/")) if s), "")
+    segment = re.sub(r"\.(?:s?html?|php|aspx?|jsp)$", "", segment)
+    if re.fullmatch(r"[A-Za-z]{0,3}\d[\dA-Za-z]{3,19}", segment) and sum(c.isdigit() for c in segment) >= 5:
+        return segment
+    match = re.search(r"[-_](\d{5,14})$", segment)
+    return match.group(1) if match else None
 
 
 def _first(values):
@@ -224,7 +252,7 @@ def _gtin(value) -> str | None:
     text = sd.text_of(value)
     if not text:
         return None
-    digits = re.sub(r"[\s-]", "", text)
+    digits = re.sub(r"[\s-]", "", text.strip().rstrip(".,;"))
     return digits if re.fullmatch(r"\d{8,14}", digits) else None
 
 
