@@ -119,6 +119,10 @@ def main(argv=None) -> int:
         server.join(5)
 
     stats = json.loads([l for l in full["stdout"].splitlines() if l.startswith("{")][-1])
+    if stored != list_pages * PER_PAGE:
+        # A rate over pages that were never fetched would flatter the pipeline: refuse to report it.
+        raise SystemExit(f"production crawl stored {stored} of {list_pages * PER_PAGE} listings; "
+                         f"stats: {stats}")
     mb = lambda b: f"{b / 2**20:.0f} MB"  # noqa: E731
     bare_rate, full_rate = pages / bare["seconds"], pages / full["seconds"]
     print()

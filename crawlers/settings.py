@@ -53,7 +53,9 @@ CLUEWATCH_ALLOW_PRIVATE_ADDRESSES = False
 # unchanged). False downloads everything again (to re-extract after an extractor change).
 CLUEWATCH_CONDITIONAL_REQUESTS = True
 REDIRECT_MAX_TIMES = 5
-DEPTH_LIMIT = 50                  # a pagination loop on a broken site ends somewhere
+# A pagination trap (endless distinct "next" URLs) ends somewhere; real searches run to hundreds of
+# pages (each page is one level deeper), so the limit is generous.
+DEPTH_LIMIT = 1000
 
 COOKIES_ENABLED = False           # listings are public; no sessions, no tracking
 # No control ports: the telnet console and Scrapy 2.19's RemoteControl extension (an HTTP server
