@@ -70,6 +70,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--items", type=int, default=5000, help="product pages (default 5000)")
     ap.add_argument("--concurrency", type=int, default=16, help="concurrent requests for both crawlers")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="extra Scrapy setting for the production crawl (to try a tuning)")
     args = ap.parse_args(argv)
     list_pages = -(-args.items // PER_PAGE)
     pages = list_pages + list_pages * PER_PAGE
@@ -104,7 +106,8 @@ def main(argv=None) -> int:
                     "    allow_private_addresses: true\n    selectors: {item_links: 'a.item'}\n",
                     encoding="utf-8")
                 full = timed_run(
-                    [sys.executable, "-m", "crawlers.run", "--sources", str(sources), "--source", "bench-shop"],
+                    [sys.executable, "-m", "crawlers.run", "--sources", str(sources), "--source", "bench-shop",
+                     *[a for kv in args.set for a in ("--set", kv)]],
                     dict(env, CLUEWATCH_DATABASE_URL=db_url, CLUEWATCH_HOME=str(tmp / "home")),
                     "production pipeline")
                 from sinks.db import connect

@@ -133,7 +133,7 @@ def run_demo(settings: Settings | None = None, out=None) -> DemoResult:
         progress(f"running {len(crawl_ids)} crawl DAGs through Airflow: {', '.join(crawl_ids)}")
         for dag_id in crawl_ids + ["detect", "publish"]:
             if dag_id == "detect":
-                progress("running the detect DAG (text detector → findings → suspects → outbox)")
+                progress("running the detect DAG (word-mark detector → findings → suspects → outbox)")
             elif dag_id == "publish":
                 progress(f"running the publish DAG (outbox → Kafka {SUSPECTS_TOPIC})")
             t0 = time.monotonic()

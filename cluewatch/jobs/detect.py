@@ -13,7 +13,7 @@ from psycopg2.extras import Json
 
 from cluewatch.model import Registry
 from cluewatch.settings import SUSPECTS_TOPIC
-from detectors import fusion, text
+from detectors import fusion, wordmark
 from sinks import outbox
 from sinks.messages import suspect_message
 from sinks.registry_store import load_active_registry
@@ -21,7 +21,7 @@ from sinks.registry_store import load_active_registry
 log = logging.getLogger(__name__)
 
 # Each detector module exposes DETECTOR, VERSION and detect(listing: dict, marks) -> list[Finding].
-DETECTORS = (text,)
+DETECTORS = (wordmark,)
 
 
 class NoRegistry(RuntimeError):

@@ -68,19 +68,19 @@ def test_one_bad_listing_does_not_stop_the_batch(db, monkeypatch):
     add(db, "1", "耐克 boom")
     add(db, "2", "Sprite 特价")
     db.commit()
-    real = detect_job.text.detect
+    real = detect_job.wordmark.detect
 
     def flaky(listing, marks):
         if "boom" in (listing["title"] or ""):
             raise ValueError("detector crashed on this listing")
         return real(listing, marks)
 
-    monkeypatch.setattr(detect_job.text, "detect", flaky)
+    monkeypatch.setattr(detect_job.wordmark, "detect", flaky)
     stats = detect_job.detect_pending(db)
     assert (stats.scored, stats.errors, stats.new_suspects) == (1, 1, 1)
     # Nothing half-written for the failed one; it stays pending for the next run.
     assert len(rows(db, "SELECT 1 FROM detection_runs")) == 1
-    monkeypatch.setattr(detect_job.text, "detect", real)
+    monkeypatch.setattr(detect_job.wordmark, "detect", real)
     assert detect_job.detect_pending(db).new_suspects == 1
 
 

@@ -1,9 +1,9 @@
 """`cluewatch demo` end to end, twice, on real PostgreSQL, Kafka and Airflow, checked from Kafka.
 
-Every counterfeit-like demo listing the current detector is meant to catch must arrive on
-cluewatch.suspects.v1 exactly once with its URL and evidence; no plainly legitimate listing may.
-The hard look-alikes the minimal detector still flags are listed in docs/known-gaps.md (and checked
-against the catalogue below) for the real detectors to turn into assertions.
+Every counterfeit-like demo listing the current detectors are meant to catch must arrive on
+cluewatch.suspects.v1 exactly once with its URL and evidence; no legitimate listing or hard
+look-alike may, except the known gaps below (documented in docs/known-gaps.md). The gaps are exact
+sets: a detector that gets better makes this test fail until the gap is struck off.
 """
 import json
 import os
@@ -20,6 +20,12 @@ from cluewatch.settings import SUSPECTS_TOPIC
 pytestmark = pytest.mark.service
 ROOT = Path(__file__).resolve().parents[2]
 SITE_OF_SOURCE = {"demo-shop": "shop", "demo-fair": "fair", "demo-market": "market"}
+# Counterfeits no current detector sees: the mark is only in the photo (the logo detector's job,
+# issue 5) or the infringement is a geographical indication's (the GI detector's job).
+KNOWN_MISSES = {("shop", "620145807"), ("shop", "620145808"), ("fair", "P1103"),
+                ("market", "G3201"), ("market", "G3202")}
+# Legitimate listings the word-mark detector still flags.
+KNOWN_FALSE_POSITIVES = {("shop", "620145836")}  # "Spritz" glasses read as a typo of Sprite
 
 
 def run_demo(env):
@@ -60,8 +66,11 @@ def test_demo_pipeline_delivers_each_expected_suspect_once(tmp_path, db_url, db,
         assert key in by_key, f"suspect for a listing the catalogue does not have: {key}"
         arrived.setdefault(key, []).append(m)
 
-    expected = {k for k, l in by_key.items() if l["caught_by_minimal"]}
-    assert set(arrived) == expected
+    counterfeits = {k for k, l in by_key.items() if l["label"] == "counterfeit"}
+    expected = (counterfeits - KNOWN_MISSES) | KNOWN_FALSE_POSITIVES
+    assert set(arrived) == expected, (
+        f"caught beyond the known gaps: {sorted(set(arrived) - expected)}; "
+        f"missed: {sorted(expected - set(arrived))}")
     for key, ms in arrived.items():
         assert len(ms) == 1, f"{key} arrived {len(ms)} times"
         [m] = ms
@@ -69,12 +78,11 @@ def test_demo_pipeline_delivers_each_expected_suspect_once(tmp_path, db_url, db,
         assert m["listing"]["title"] == listing["title"]
         assert m["listing"]["url"].startswith("http://127.0.0.1:")
         assert m["signals"] and m["signals"][0]["evidence"]["matched"]
+        assert m["signals"][0]["evidence"]["variant"] and m["reasons"][0]
         if listing["label"] == "counterfeit" and listing["marks"]:  # GI misuse has no mark of its own
             assert {s["mark_id"] for s in m["signals"]} <= set(listing["marks"])
     plainly_legit = {k for k, l in by_key.items() if l["label"] == "legit"}
     assert not plainly_legit & set(arrived), "a plainly legitimate listing was reported"
-    counterfeits_caught = {k for k in arrived if by_key[k]["label"] == "counterfeit"}
-    assert counterfeits_caught, "the demo must show the detector catching counterfeits"
 
     listings = count(db, "SELECT count(*) FROM listings")
     versions = count(db, "SELECT count(*) FROM listing_versions")
@@ -89,9 +97,7 @@ def test_demo_pipeline_delivers_each_expected_suspect_once(tmp_path, db_url, db,
     assert len(consume_suspects(kafka_bootstrap)) == len(messages)
 
 
-def test_known_gaps_doc_matches_the_catalogue():
+def test_known_gaps_doc_lists_every_gap():
     doc = (ROOT / "docs/known-gaps.md").read_text(encoding="utf-8")
-    for l in load_catalogue():
-        wrong = (l["label"] != "counterfeit") == l["caught_by_minimal"]
-        if wrong:
-            assert f"`{l['site']}/{l['id']}`" in doc, f"{l['site']}/{l['id']} missing from known-gaps"
+    for site, listing_id in KNOWN_MISSES | KNOWN_FALSE_POSITIVES:
+        assert f"`{site}/{listing_id}`" in doc, f"{site}/{listing_id} missing from docs/known-gaps.md"
