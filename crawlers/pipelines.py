@@ -6,7 +6,7 @@ ContentHashPipeline    fill content_sha256 (decides whether a recrawl is a new v
 crawlers.evidence.PageEvidencePipeline   archive the raw page (gzip, sha256) → page_sha256/path/bytes
 crawlers.images.ListingImagesPipeline    download image_urls, store originals + thumbnails → images
 PostgresStorePipeline  store each listing as a version, with its page and image evidence (only when
-                       CLUEWATCH_DATABASE_URL is set)
+                       CLUEWATCH_DATABASE_URL is set), on a worker thread in batched transactions
 
 Stats: cluewatch/dropped/<reason>, cluewatch/stored_new_version, cluewatch/unchanged,
 cluewatch/store_errors, cluewatch/pages/archived, cluewatch/images/{stored,rejected,failed}.
@@ -14,6 +14,9 @@ cluewatch/store_errors, cluewatch/pages/archived, cluewatch/images/{stored,rejec
 from __future__ import annotations
 
 import logging
+import queue
+import threading
+import time
 
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem, NotConfigured
@@ -70,44 +73,176 @@ class ContentHashPipeline:
         return item
 
 
-class PostgresStorePipeline(_StatsPipeline):
-    """Store every listing through sinks.listings.store_listing, one transaction per item.
+class StoreOutcome:
+    """What storing one listing came to: StoreResult, or the exception that rejected it."""
 
-    A listing the store rejects is rolled back, logged and counted; the crawl goes on. The calls
-    block the reactor briefly — fine for the few hundred items per crawl this project runs.
+    __slots__ = ("result", "error")
+
+    def __init__(self, result=None, error=None):
+        self.result, self.error = result, error
+
+
+class StoreWorker(threading.Thread):
+    """Stores listings on its own thread and connection, in batched transactions.
+
+    Each listing is stored inside a SAVEPOINT, so a rejected one is rolled back alone and the batch
+    goes on; the transaction is committed every `batch_size` listings or `batch_seconds` after the
+    first uncommitted one, and each listing's `done(StoreOutcome)` is called only after its commit
+    (or its failure). `close()` stores and commits whatever was submitted, then ends the thread.
     """
 
-    def __init__(self, stats, database_url: str):
+    _STOP = object()
+
+    def __init__(self, conn, connect, *, batch_size: int = 50, batch_seconds: float = 0.2):
+        super().__init__(name="cluewatch-store", daemon=True)
+        self.conn, self.connect = conn, connect
+        self.batch_size, self.batch_seconds = max(1, batch_size), batch_seconds
+        self.jobs: queue.Queue = queue.Queue()
+
+    def submit(self, listing: dict, done) -> None:
+        self.jobs.put((listing, done))
+
+    def close(self) -> None:
+        self.jobs.put(self._STOP)
+        self.join()
+
+    def run(self) -> None:
+        batch: list[tuple] = []  # (done, outcome) stored but not yet committed
+        deadline = None
+        while True:
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                job = self.jobs.get(timeout=timeout)
+            except queue.Empty:
+                job = None
+            if job is self._STOP:
+                self._commit(batch)
+                break
+            if job is not None:
+                listing, done = job
+                outcome, connection_lost = self._store(listing)
+                if connection_lost:  # the open transaction is gone: so is the whole batch
+                    for earlier, stored in batch:
+                        earlier(StoreOutcome(error=stored.error or outcome.error))
+                    batch, deadline = [], None
+                    done(outcome)
+                    continue
+                batch.append((done, outcome))
+                deadline = deadline or time.monotonic() + self.batch_seconds
+            if batch and (len(batch) >= self.batch_size or time.monotonic() >= deadline):
+                self._commit(batch)
+                batch, deadline = [], None
+        if self.conn is not None and not self.conn.closed:
+            self.conn.close()
+
+    def _store(self, listing: dict) -> tuple[StoreOutcome, bool]:
+        """(outcome, whether the connection failed and the open transaction with it)."""
+        from sinks.listings import store_listing
+
+        try:
+            if self.conn is None or self.conn.closed:
+                self.conn = self.connect()
+            with self.conn.cursor() as cur:
+                cur.execute("SAVEPOINT cluewatch_item")
+            try:
+                result = store_listing(self.conn, listing)
+            except Exception as e:
+                with self.conn.cursor() as cur:
+                    cur.execute("ROLLBACK TO SAVEPOINT cluewatch_item")
+                return StoreOutcome(error=e), False
+            with self.conn.cursor() as cur:
+                cur.execute("RELEASE SAVEPOINT cluewatch_item")
+            return StoreOutcome(result), False
+        except Exception as e:  # the connection itself failed: the batch is lost, reconnect
+            self._abort()
+            return StoreOutcome(error=e), True
+
+    def _abort(self) -> None:
+        try:
+            self.conn.rollback()
+        except Exception:
+            pass
+        try:
+            self.conn.close()
+        except Exception:
+            pass
+
+    def _commit(self, batch: list[tuple]) -> None:
+        if not batch:
+            return
+        try:
+            if self.conn is not None and not self.conn.closed:
+                self.conn.commit()
+        except Exception as e:
+            self._abort()
+            batch = [(done, StoreOutcome(error=outcome.error or e)) for done, outcome in batch]
+        for done, outcome in batch:
+            done(outcome)
+
+
+class PostgresStorePipeline(_StatsPipeline):
+    """Store every listing through sinks.listings.store_listing.
+
+    By default a StoreWorker thread with its own connection stores the listings off the reactor
+    thread, in batched transactions (CLUEWATCH_STORE_BATCH_SIZE listings or
+    CLUEWATCH_STORE_BATCH_SECONDS), one savepoint each; an item leaves this pipeline once its batch
+    is committed, and close_spider commits the last batch. CLUEWATCH_STORE_BATCH_SIZE = 0 stores
+    synchronously instead, one transaction per item in the reactor thread. Either way a listing the
+    store rejects is rolled back alone, logged and counted; the crawl goes on.
+    """
+
+    def __init__(self, stats, database_url: str, batch_size: int = 50, batch_seconds: float = 0.2):
         super().__init__(stats)
         self.database_url = database_url
-        self.conn = None
+        self.batch_size, self.batch_seconds = batch_size, batch_seconds
+        self.conn = None  # the synchronous path's connection
+        self.worker: StoreWorker | None = None
 
     @classmethod
     def from_crawler(cls, crawler):
         url = crawler.settings.get("CLUEWATCH_DATABASE_URL")
         if not url:
             raise NotConfigured("CLUEWATCH_DATABASE_URL is not set: listings are not stored")
-        return cls(crawler.stats, url)
+        return cls(crawler.stats, url, crawler.settings.getint("CLUEWATCH_STORE_BATCH_SIZE", 50),
+                   crawler.settings.getfloat("CLUEWATCH_STORE_BATCH_SECONDS", 0.2))
+
+    def _connect(self):
+        from sinks.db import connect
+
+        return connect(self.database_url)
 
     def _connection(self):
         if self.conn is None or self.conn.closed:
-            from sinks.db import connect
-
-            self.conn = connect(self.database_url)
+            self.conn = self._connect()
         return self.conn
 
     def open_spider(self):
-        self._connection()  # fail the crawl at once if the database is unreachable
+        conn = self._connect()  # fail the crawl at once if the database is unreachable
+        if self.batch_size > 0:
+            self.worker = StoreWorker(conn, self._connect, batch_size=self.batch_size,
+                                      batch_seconds=self.batch_seconds)
+            self.worker.start()
+        else:
+            self.conn = conn
 
-    def close_spider(self):
+    async def close_spider(self):
+        if self.worker is not None:
+            from scrapy.utils.defer import maybe_deferred_to_future  # noqa: PLC0415
+            from twisted.internet.threads import deferToThread  # noqa: PLC0415
+
+            await maybe_deferred_to_future(deferToThread(self.worker.close))
+            self.worker = None
         if self.conn is not None and not self.conn.closed:
             self.conn.close()
 
     def process_item(self, item):
-        from sinks.listings import store_listing
-
+        """The item (synchronous store) or a coroutine that returns it once its batch is committed."""
+        if self.worker is not None:
+            return self._process_in_worker(item)
         listing = ItemAdapter(item).asdict()
         conn = self._connection()
+        from sinks.listings import store_listing
+
         try:
             result = store_listing(conn, listing)
             conn.commit()
@@ -116,10 +251,29 @@ class PostgresStorePipeline(_StatsPipeline):
                 conn.rollback()
             except Exception:  # connection gone: _connection() reconnects for the next item
                 pass
-            self.stats.inc_value("cluewatch/store_errors")
-            # A rejected listing (InvalidListing is a ValueError) needs no traceback; anything else does.
-            logger.error("could not store listing %s (%s): %s", listing.get("external_id"),
-                         listing.get("url"), e, exc_info=not isinstance(e, ValueError))
+            self._count(listing, StoreOutcome(error=e))
             return item
-        self.stats.inc_value("cluewatch/stored_new_version" if result.new_version else "cluewatch/unchanged")
+        self._count(listing, StoreOutcome(result))
         return item
+
+    async def _process_in_worker(self, item):
+        from scrapy.utils.defer import maybe_deferred_to_future  # noqa: PLC0415
+        from twisted.internet import reactor  # noqa: PLC0415
+        from twisted.internet.defer import Deferred  # noqa: PLC0415
+
+        listing = ItemAdapter(item).asdict()
+        stored: Deferred = Deferred()
+        self.worker.submit(listing, lambda outcome: reactor.callFromThread(stored.callback, outcome))
+        self._count(listing, await maybe_deferred_to_future(stored))
+        return item
+
+    def _count(self, listing: dict, outcome: StoreOutcome) -> None:
+        e = outcome.error
+        if e is None:
+            self.stats.inc_value("cluewatch/stored_new_version" if outcome.result.new_version
+                                 else "cluewatch/unchanged")
+            return
+        self.stats.inc_value("cluewatch/store_errors")
+        # A rejected listing (InvalidListing is a ValueError) needs no traceback; anything else does.
+        logger.error("could not store listing %s (%s): %s", listing.get("external_id"), listing.get("url"), e,
+                     exc_info=False if isinstance(e, ValueError) else (type(e), e, e.__traceback__))

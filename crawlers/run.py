@@ -3,11 +3,18 @@
 Logs go to stderr; the last stdout line is one JSON object of crawl statistics:
 {"source", "items_scraped", "stored_new_version", "unchanged", "dropped", "errors", "pages",
  "finish_reason", "complete", "page_failures", "not_modified", "listings_gone", "ssrf_refused",
- "robots_forbidden", "retries"}.
+ "robots_forbidden", "retries"} (plus "shards": N when crawled by N shard processes).
 "complete" is true only when the crawl finished and no list / seller / item page finally failed
 (download error or HTTP error after retries; a 404/410 item page is a removal, not a failure):
 only such a crawl may mark the listings it did not see as removed (cluewatch.jobs.crawl).
 `--set NAME=VALUE` (repeatable, value parsed as JSON when it parses) overrides a Scrapy setting.
+
+`--processes N` (or the crawl setting CLUEWATCH_CRAWL_PROCESSES; 0 = "auto" = min(2, CPUs)) crawls
+the source with N child processes `--shard K/N`: each walks every list / search / seller page but
+follows only the item pages whose stable URL hash % N == K (crawlers.spiders.base.shard_of), with the
+source's per-domain concurrency divided by N and its download delay multiplied by N, so the site sees
+the same politeness as from one process. This process then prints the merged statistics: sums of
+the counters, "complete" only if every shard was complete, "shards" = N.
 Exit 0 when the crawl finished, 1 when it did not finish cleanly, 2 when it could not start.
 
 Twisted's reactor cannot be restarted inside one process, so long-lived callers (the Airflow task,
@@ -20,6 +27,8 @@ import collections
 import json
 import logging
 import os
+import math
+import signal
 import subprocess
 import sys
 import threading
@@ -36,14 +45,20 @@ def spider_for(kind: str):
     return {"ecommerce": EcommerceSpider, "tradefair": TradeFairSpider, "market": MarketSpider}[kind]
 
 
-def crawl_settings(source, *, database_url: str | None = None, output: str | None = None):
-    """crawlers.settings plus this source's politeness values, the store and an optional JSONL feed."""
+def crawl_settings(source, *, database_url: str | None = None, output: str | None = None, shards: int = 1):
+    """crawlers.settings plus this source's politeness values, the store and an optional JSONL feed.
+
+    With `shards` > 1 (this process is one of that many crawling the source) the per-domain
+    concurrency is divided and the download delay multiplied, so the politeness stays the same."""
     from scrapy.settings import Settings
 
     settings = Settings()
     settings.setmodule("crawlers.settings", priority="project")
-    settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", source.concurrency, priority="cmdline")
-    settings.set("DOWNLOAD_DELAY", source.download_delay, priority="cmdline")
+    settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", max(1, math.ceil(source.concurrency / shards)),
+                 priority="cmdline")
+    settings.set("CONCURRENT_REQUESTS", max(1, math.ceil(settings.getint("CONCURRENT_REQUESTS") / shards)),
+                 priority="cmdline")
+    settings.set("DOWNLOAD_DELAY", source.download_delay * shards, priority="cmdline")
     # robots.txt is obeyed unless the source says otherwise in writing (checked by cluewatch.sources).
     settings.set("ROBOTSTXT_OBEY", bool(source.obey_robots_txt), priority="cmdline")
     settings.set("CLUEWATCH_ALLOW_PRIVATE_ADDRESSES", bool(source.allow_private_addresses), priority="cmdline")
@@ -93,6 +108,97 @@ def summarize(source_id: str, stats: dict) -> dict:
     }
 
 
+def merge_summaries(summaries: list[dict | None]) -> dict:
+    """One crawl's statistics from its shards' (None for a shard that printed none): counters and
+    per-reason dicts summed; complete only if every shard finished and was complete."""
+    merged: dict = {}
+    for summary in summaries:
+        for key, value in (summary or {}).items():
+            if isinstance(value, bool) or key in ("source", "finish_reason", "complete"):
+                continue
+            if isinstance(value, (int, float)):
+                merged[key] = merged.get(key, 0) + value
+            elif isinstance(value, dict):
+                into = merged.setdefault(key, {})
+                for k, v in value.items():
+                    into[k] = into.get(k, 0) + v
+    present = [s for s in summaries if s]
+    merged["source"] = present[0]["source"] if present else None
+    reasons = [s.get("finish_reason") if s else "shard_failed" for s in summaries]
+    merged["finish_reason"] = next((r for r in reasons if r != "finished"), "finished")
+    merged["complete"] = bool(summaries) and all(s and s.get("complete") for s in summaries)
+    merged["shards"] = len(summaries)
+    return merged
+
+
+def _die_with_parent() -> None:
+    """preexec_fn of a shard: killed when the coordinating process dies (a timeout's kill())."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:  # not Linux: the shard outlives a killed parent, as a lone crawl would
+        pass
+
+
+def run_shards(argv: list[str], processes: int, output: str | None) -> int:
+    """Run `python -m crawlers.run <argv> --shard K/processes` for every K at once; print the merged
+    statistics; concatenate the shards' JSONL feeds into `output`. Exit 1 if any shard failed."""
+    procs, parts = [], []
+    for k in range(processes):
+        cmd = [sys.executable, "-m", "crawlers.run", *argv, "--shard", f"{k}/{processes}"]
+        if output is not None:
+            parts.append(f"{output}.shard{k}")
+            cmd += ["--output", parts[-1]]
+        # stderr (the log) goes straight to ours; stdout ends with the shard's statistics.
+        procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, encoding="utf-8",
+                                      errors="replace", preexec_fn=_die_with_parent))
+    outputs = [None] * processes
+
+    def read(i):
+        outputs[i] = procs[i].stdout.read()
+
+    readers = [threading.Thread(target=read, args=(i,), daemon=True) for i in range(processes)]
+    for t in readers:
+        t.start()
+    try:
+        codes = [p.wait() for p in procs]
+    except BaseException:
+        for p in procs:
+            p.kill()
+        raise
+    for t in readers:
+        t.join()
+    summaries = [_last_json(out.splitlines()) if out else None for out in outputs]
+    merged = merge_summaries(summaries)
+    if output is not None:
+        with open(output, "wb") as dst:
+            for part in parts:
+                try:
+                    with open(part, "rb") as src:
+                        dst.write(src.read())
+                    os.unlink(part)
+                except FileNotFoundError:
+                    pass
+    print(json.dumps(merged, ensure_ascii=False), flush=True)
+    failed = [k for k, code in enumerate(codes) if code != 0]
+    if failed:
+        print(f"crawlers.run: shard(s) {', '.join(f'{k}/{processes}' for k in failed)} of "
+              f"{merged['source']!r} failed (exit {', '.join(str(codes[k]) for k in failed)})", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _processes(value) -> int:
+    """A process count: N >= 1, or 0 / "auto" = min(2, CPUs)."""
+    if value in ("auto", 0, "0", None):
+        return max(1, min(2, os.cpu_count() or 1))
+    n = int(value)
+    if n < 0:
+        raise ValueError(f"processes {value!r}: expected N >= 0 or auto")
+    return n or max(1, min(2, os.cpu_count() or 1))
+
+
 def _setting_value(text: str):
     try:
         return json.loads(text)
@@ -129,7 +235,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", default=None, help="also write the items to this JSON Lines file")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="override a Scrapy setting (value parsed as JSON if it parses)")
-    args = parser.parse_args(argv)
+    parser.add_argument("--processes", default=None, metavar="N",
+                        help="crawl with N shard processes (0 or auto: min(2, CPUs); default: the "
+                             "CLUEWATCH_CRAWL_PROCESSES setting)")
+    parser.add_argument("--shard", default=None, metavar="K/N",
+                        help="be shard K of N: follow only the item pages whose URL hash %% N == K")
+    args = parser.parse_args(argv if argv is not None else sys.argv[1:])
+    argv = list(argv if argv is not None else sys.argv[1:])
 
     from cluewatch.sources import load_sources
     from cluewatch.yaml_loader import ConfigError
@@ -144,6 +256,29 @@ def main(argv: list[str] | None = None) -> int:
     if source is None:
         known = ", ".join(s.id for s in sources) or "none"
         return _fail(f"unknown source id {args.source!r} in {args.sources} (known: {known})")
+
+    overrides = {}
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            return _fail(f"--set {item!r}: expected NAME=VALUE")
+        overrides[name] = _setting_value(value)
+    shard = None
+    try:
+        if args.shard is not None:
+            from crawlers.spiders.base import parse_shard  # scrapy: not imported by a coordinator
+
+            shard = parse_shard(args.shard)
+        else:
+            from crawlers import settings as project_settings
+
+            processes = _processes(args.processes if args.processes is not None else overrides.get(
+                "CLUEWATCH_CRAWL_PROCESSES", getattr(project_settings, "CLUEWATCH_CRAWL_PROCESSES", 1)))
+    except ValueError as e:
+        return _fail(str(e))
+    if shard is None and processes > 1:
+        child_argv = _without_options(argv, ("--processes", "--output"))
+        return run_shards(child_argv, processes, args.output)
 
     from scrapy.crawler import CrawlerProcess
 
@@ -162,14 +297,12 @@ def main(argv: list[str] | None = None) -> int:
     from crawlers.rendering import RenderingUnavailable
 
     try:
-        settings = crawl_settings(source, database_url=database_url, output=args.output)
+        settings = crawl_settings(source, database_url=database_url, output=args.output,
+                                  shards=shard[1] if shard else 1)
     except RenderingUnavailable as e:
         return _fail(str(e))
-    for item in args.set:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            return _fail(f"--set {item!r}: expected NAME=VALUE")
-        settings.set(name, _setting_value(value), priority="cmdline")
+    for name, value in overrides.items():
+        settings.set(name, value, priority="cmdline")
     process = CrawlerProcess(settings)
     log = logging.getLogger("crawlers.run")
     if source.obey_robots_txt:
@@ -188,7 +321,9 @@ def main(argv: list[str] | None = None) -> int:
         failures.append(failure)
         logging.getLogger("crawlers.run").error("crawl failed", exc_info=failure.value)
 
-    process.crawl(crawler, source=source, search_queries=search_queries).addErrback(record_failure)
+    if shard is not None:
+        log.info("source %s: shard %d/%d", source.id, *shard)
+    process.crawl(crawler, source=source, search_queries=search_queries, shard=shard).addErrback(record_failure)
     process.start()
     summary = summarize(source.id, crawler.stats.get_stats() if crawler.stats else {})
     summary["errors"] += len(failures)  # logged after the stats were dumped
@@ -206,9 +341,26 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _without_options(argv: list[str], names: tuple[str, ...]) -> list[str]:
+    """argv without the options `names` (as "--name value" or "--name=value")."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in names:
+            skip = True
+        elif not any(arg.startswith(n + "=") for n in names):
+            out.append(arg)
+    return out
+
+
 def run_crawl_subprocess(sources_file, source_id: str, database_url: str | None, *, log=print,
-                         output=None, timeout: float | None = None, settings: dict | None = None) -> dict:
+                         output=None, timeout: float | None = None, settings: dict | None = None,
+                         processes: int | str | None = None) -> dict:
     """Crawl one source in a child process; stream its log lines to `log`; return its stats dict.
+
+    `processes` > 1 (or "auto") crawls with that many shard processes (see the module doc) and
+    returns their merged statistics; None = the CLUEWATCH_CRAWL_PROCESSES setting.
 
     The database URL travels in the child's environment, not its command line (where `ps` would
     show the password). With database_url=None nothing is stored, even if the parent has
@@ -217,6 +369,8 @@ def run_crawl_subprocess(sources_file, source_id: str, database_url: str | None,
     cmd = [sys.executable, "-m", "crawlers.run", "--sources", str(Path(sources_file)), "--source", source_id]
     if output is not None:
         cmd += ["--output", str(output)]
+    if processes is not None:
+        cmd += ["--processes", str(processes)]
     for name, value in (settings or {}).items():
         cmd += ["--set", f"{name}={json.dumps(value)}"]
     env = dict(os.environ)

@@ -15,6 +15,14 @@ ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_DELAY = 0.5
+# Crawler processes per source (crawlers.run --processes): each shard follows the item pages whose
+# URL hash falls to it, with the per-domain concurrency divided and the delay multiplied by this
+# number, so the site sees the same politeness. 0 = auto = min(2, CPUs). Extraction is CPU-bound:
+# 2 processes on 2 cores gave ~1.75x the throughput of one on the loopback benchmark.
+CLUEWATCH_CRAWL_PROCESSES = 1
+# Items processed in parallel per response. A product page yields one item; Scrapy's 100 spawns
+# 100 asyncio tasks per response for nothing.
+CONCURRENT_ITEMS = 8
 DOWNLOAD_DELAY_JITTER = 0.5       # ±50 %, so requests do not tick like a metronome
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0   # Scrapy's 5 s default would make small crawls crawl
@@ -75,6 +83,10 @@ ITEM_PIPELINES = {
     "crawlers.pipelines.PostgresStorePipeline": 900,
 }
 CLUEWATCH_DATABASE_URL = None
+# The store commits every this many listings or this many seconds after the first uncommitted one
+# (crawlers.pipelines.StoreWorker; one savepoint per listing, so one bad listing loses nothing else).
+CLUEWATCH_STORE_BATCH_SIZE = 50
+CLUEWATCH_STORE_BATCH_SECONDS = 0.2
 
 # Images (crawlers.images): originals and thumbnails go content-addressed into the blob store
 # (sinks.blobstore: $CLUEWATCH_HOME/blobs, or CLUEWATCH_BLOB_STORE=path|s3://bucket/prefix).

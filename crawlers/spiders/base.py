@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import zlib
 from datetime import datetime, timezone
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -22,6 +23,25 @@ _ID_PARAMS = ("id", "item_id", "itemId", "product_id", "productId", "pid", "sku"
 _NEXT_TEXT = ("//a[normalize-space(.)='下一页' or normalize-space(.)='下一页 ›' or normalize-space(.)='>'"
               " or translate(normalize-space(.), 'NEXT', 'next')='next'"
               " or starts-with(translate(normalize-space(.), 'NEXT', 'next'), 'next ')]")
+
+
+def shard_of(url: str, shards: int) -> int:
+    """Which of `shards` crawler processes owns the item page `url`: CRC32 of the URL, the same in
+    every process and run (Python's hash() is salted per process)."""
+    return zlib.crc32(url.encode("utf-8", "surrogatepass")) % shards
+
+
+def parse_shard(value) -> tuple[int, int]:
+    """"K/N" (or a (K, N) pair) → (K, N) with 0 <= K < N; ValueError otherwise."""
+    if isinstance(value, str):
+        k, sep, n = value.partition("/")
+        if not sep:
+            raise ValueError(f"shard {value!r}: expected K/N")
+        value = (k, n)
+    k, n = (int(v) for v in value)
+    if n < 1 or not 0 <= k < n:
+        raise ValueError(f"shard {k}/{n}: expected 0 <= K < N")
+    return k, n
 
 
 def now_rfc3339() -> str:
@@ -52,7 +72,7 @@ class ListingSpider(scrapy.Spider):
     kind = ""
     default_selectors: dict[str, str] = {}
 
-    def __init__(self, source: SourceConfig | dict | None = None, search_queries=None, **kwargs):
+    def __init__(self, source: SourceConfig | dict | None = None, search_queries=None, shard=None, **kwargs):
         if source is None:
             raise ValueError(f"{type(self).__name__} needs the spider argument source=<SourceConfig>")
         if isinstance(source, dict):
@@ -66,6 +86,10 @@ class ListingSpider(scrapy.Spider):
         self.search_queries = tuple(search_queries)
         self.allowed_domains = list(source.allowed_domains)
         self.selectors = {**self.default_selectors, **(source.selectors or {})}
+        # crawlers.run --shard K/N: this process is one of N crawling the source. Every shard walks
+        # the list / search / seller pages; each follows only the item pages (and keeps only the
+        # inline items) whose stable URL hash falls to it, so together they see each listing once.
+        self.shard = parse_shard(shard) if shard is not None else (0, 1)
         # Per-source politeness (DOWNLOAD_DELAY, concurrency) is set as crawl settings by
         # crawlers.run: Scrapy 2.19 deprecates the download_delay spider attribute.
 
@@ -91,11 +115,23 @@ class ListingSpider(scrapy.Spider):
         kwargs.setdefault("meta", {PAGE_META: response.meta.get(PAGE_META, "list")})
         return response.follow_all(links, callback=callback, **kwargs)
 
+    def owns(self, url: str) -> bool:
+        """Whether this shard handles the item page (or inline item) `url`; always with one shard."""
+        k, n = self.shard
+        return n == 1 or shard_of(url, n) == k
+
     def follow(self, response, key: str, callback, page: str = "item", **kwargs):
-        """Requests for the links `key` selects, tagged as `page` pages (item, seller, list)."""
+        """Requests for the links `key` selects, tagged as `page` pages (item, seller, list).
+
+        Item pages owned by another shard (crawlers.run --shard) are left to it."""
         css = self.selectors.get(key)
         kwargs.setdefault("meta", {PAGE_META: page})
-        return response.follow_all(css=css, callback=callback, **kwargs) if css else []
+        if not css:
+            return []
+        requests = response.follow_all(css=css, callback=callback, **kwargs)
+        if page == "item" and self.shard[1] > 1:
+            return [r for r in requests if self.owns(r.url)]
+        return requests
 
     @property
     def extraction_selectors(self) -> dict[str, str]:

@@ -63,8 +63,10 @@ class DirectorySpider(ListingSpider):
             pid = next((block.attrib[a] for a in _INLINE_ID_ATTRS if block.attrib.get(a)), None)
             if not pid:
                 continue
-            data = extract_listing(block.get(), response.url, selectors=self.extraction_selectors)
             url = f"{response.url.split('#', 1)[0]}#{pid}"
+            if not self.owns(url):
+                continue  # another shard's (crawlers.run --shard)
+            data = extract_listing(block.get(), response.url, selectors=self.extraction_selectors)
             # The seller page is the evidence for an inline product.
             yield self.make_listing(url, data, pid, page_body=response.body, **seller)
 

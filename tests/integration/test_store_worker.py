@@ -1,0 +1,93 @@
+"""crawlers.pipelines.StoreWorker: listings stored off the reactor thread in batched transactions,
+one savepoint each, every outcome reported only once committed, nothing lost on close."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from crawlers.pipelines import StoreWorker
+from sinks.db import connect
+
+pytestmark = pytest.mark.service
+
+
+def listing(i, **overrides):
+    item = dict(source="shop", platform="Shop", kind="ecommerce", url=f"http://127.0.0.1/i/{i}",
+                external_id=str(i), title=f"雪碧 {i}", price_low="3.50", price_high="3.50", currency="CNY",
+                image_urls=[f"http://127.0.0.1/{i}.jpg"], captured_at="2026-11-26T08:00:00Z")
+    item.update(overrides)
+    return item
+
+
+def count(db_url, sql="SELECT count(*) FROM listing_versions"):
+    conn = connect(db_url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_a_bad_listing_loses_nothing_else_and_close_commits_the_rest(db_url):
+    outcomes, lock = {}, threading.Lock()
+
+    def done_for(key):
+        def done(outcome):
+            with lock:
+                outcomes[key] = outcome
+        return done
+
+    worker = StoreWorker(connect(db_url), lambda: connect(db_url), batch_size=50, batch_seconds=60)
+    worker.start()
+    for i in range(10):
+        worker.submit(listing(i), done_for(i))
+    worker.submit(listing(99, currency="yuan"), done_for(99))  # rejected by the store
+    worker.submit(listing(3), done_for("3-again"))            # unchanged: no new version
+    worker.close()  # batch not full, deadline far: close must still commit everything
+    assert not worker.is_alive()
+    assert len(outcomes) == 12
+    assert all(outcomes[i].error is None and outcomes[i].result.new_version for i in range(10))
+    assert outcomes["3-again"].error is None and not outcomes["3-again"].result.new_version
+    assert "currency" in str(outcomes[99].error)
+    assert count(db_url) == 10 and count(db_url, "SELECT count(*) FROM listing_images") == 10
+
+
+def test_outcomes_arrive_after_the_commit_of_a_full_batch(db_url):
+    committed = []
+
+    def done(outcome):
+        # Another connection sees the row when we are told: the batch was committed first.
+        committed.append(count(db_url, f"SELECT count(*) FROM listings WHERE id = {outcome.result.listing_id}"))
+
+    worker = StoreWorker(connect(db_url), lambda: connect(db_url), batch_size=3, batch_seconds=60)
+    worker.start()
+    for i in range(6):
+        worker.submit(listing(i), done)
+    worker.close()
+    assert committed == [1] * 6
+
+
+def test_a_lost_connection_fails_its_batch_and_the_worker_reconnects(db_url, monkeypatch):
+    import sinks.listings
+
+    real = sinks.listings.store_listing
+
+    def store_listing(conn, item):
+        if item["external_id"] == "kill":  # the server drops this connection mid-batch
+            with conn.cursor() as cur:
+                cur.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+        return real(conn, item)
+
+    monkeypatch.setattr(sinks.listings, "store_listing", store_listing)
+    outcomes = {}
+    worker = StoreWorker(connect(db_url), lambda: connect(db_url), batch_size=50, batch_seconds=60)
+    worker.start()
+    for key in ("1", "kill", "3"):
+        worker.submit(listing(key), lambda o, key=key: outcomes.__setitem__(key, o))
+    worker.close()
+    # "1" was in the transaction the server dropped: reported failed, not silently lost.
+    assert outcomes["1"].error is not None and outcomes["kill"].error is not None
+    assert outcomes["3"].error is None and outcomes["3"].result.new_version
+    assert count(db_url, "SELECT count(*) FROM listings") == 1
