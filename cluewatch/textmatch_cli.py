@@ -188,6 +188,7 @@ def evaluate(registry_path, labels_path) -> dict:
     rows = read_labels(labels_path)
     det = predict_detector(rows, marks)
     base = predict_baseline(rows, marks)
+    scored = scored_pairs(rows, marks)
     out = {}
     for split in ("all", "dev", "heldout"):
         keep = [i for i, r in enumerate(rows) if split == "all" or r.get("split", "dev") == split]
@@ -195,8 +196,34 @@ def evaluate(registry_path, labels_path) -> dict:
             continue
         sub = [rows[i] for i in keep]
         out[split] = {"detector": score(sub, [det[i] for i in keep]),
-                      "baseline": score(sub, [base[i] for i in keep])}
+                      "baseline": score(sub, [base[i] for i in keep]),
+                      "calibration": calibration_report([x for i in keep for x in scored[i]])}
     return out
+
+
+def scored_pairs(rows, marks) -> list[list[tuple[float, float, int]]]:
+    """Per row, (evidence, calibrated score, outcome) for every mark the detector scores at all
+    (threshold 0, reported or not); outcome 1 when the row expects that mark."""
+    from detectors.wordmark import index_for, match
+
+    idx = index_for(marks)
+    out = []
+    for r in rows:
+        want = {e["mark_id"] for e in r["expected"]}
+        out.append([(m.evidence, m.score, int(m.mark_id in want))
+                    for m in match(r["title"], idx, seller=r.get("seller"), category=r.get("category"),
+                                   threshold=0.0)])
+    return out
+
+
+def calibration_report(pairs) -> dict:
+    """Reliability table and ECE of the calibrated score, and ECE of the evidence score read as
+    a probability (before calibration), over scored (title, mark) pairs."""
+    from detectors.wordmark.calibration import reliability
+
+    table, ece = reliability([(p, y) for _, p, y in pairs])
+    _, ece_before = reliability([(e, y) for e, _, y in pairs])
+    return {"pairs": len(pairs), "table": table, "ece": ece, "ece_before": ece_before}
 
 
 def _fmt(x):
@@ -223,6 +250,13 @@ def format_report(result: dict) -> str:
         for k, (fl, n) in d["negatives_flagged_by_case"].items():
             bf = b["negatives_flagged_by_case"].get(k, (0, n))[0]
             lines.append(f"  {k:26} {fl:4}/{n:<4} {fl / n:.2f} {bf:4}/{n:<4} {bf / n:.2f}")
+        cal = both.get("calibration")
+        if cal and cal["pairs"]:
+            lines.append(f"calibration over {cal['pairs']} scored (title, mark) pairs, reported or not: "
+                         f"ECE {cal['ece']:.3f} (evidence score as probability: {cal['ece_before']:.3f})")
+            lines.append(f"  {'score bucket':14} {'n':>4} {'mean score':>10} {'share infringing':>16}")
+            for lo, hi, n, mp, acc in cal["table"]:
+                lines.append(f"  [{lo:.2f}, {hi:.2f})   {n:4} {mp:10.3f} {acc:16.3f}")
         lines.append("")
     return "\n".join(lines)
 

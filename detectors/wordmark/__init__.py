@@ -17,7 +17,7 @@ from cluewatch.model import Finding
 from detectors.wordmark.matcher import MAX_TITLE_CHARS, THRESHOLD, Match, MarkIndex, match_title
 
 DETECTOR = "text.wordmark"
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 
 __all__ = ["DETECTOR", "VERSION", "THRESHOLD", "MAX_TITLE_CHARS", "Match", "MarkIndex", "match", "detect", "index_for"]
 
@@ -46,7 +46,9 @@ def index_for(marks) -> MarkIndex:
 def match(title, marks, *, seller=None, category=None, threshold: float = THRESHOLD) -> list[Match]:
     """Matches of `marks` (Marks or a MarkIndex) in `title`, best first, at most one per mark.
 
-    Titles longer than MAX_TITLE_CHARS are matched on their first MAX_TITLE_CHARS characters.
+    `score` is the calibrated probability of infringement; `threshold` applies to the evidence
+    score before calibration (`Match.evidence`; see calibration.py). Titles longer than
+    MAX_TITLE_CHARS are matched on their first MAX_TITLE_CHARS characters.
     """
     return match_title(index_for(marks), title, seller=seller, category=category, threshold=threshold)[0]
 

@@ -61,7 +61,7 @@ GOODS = {
     14: "手表 腕表 项链 戒指 手镯 耳环 首饰 watch necklace ring bracelet jewelry jewellery",
     16: "笔记本 文具 铅笔 钢笔 书 notebook pencil pen stationery book",
     18: "包包 手提包 背包 钱包 皮包 双肩包 行李箱 handbag bag backpack wallet purse luggage",
-    21: "杯子 水杯 保温杯 锅 碗 厨具 cup mug bottle kitchenware",
+    21: "杯子 水杯 保温杯 玻璃杯 酒杯 高脚杯 杯具 酒具 锅 碗 厨具 cup mug bottle kitchenware glassware wineglass",
     24: "毛巾 床单 被子 towel bedsheet",
     25: "鞋 运动鞋 跑鞋 球鞋 板鞋 靴 拖鞋 衣服 t恤 卫衣 外套 夹克 裤 袜 帽 shoes sneakers trainers boots shirt t-shirt "
         "hoodie jacket pants jeans socks cap hat dress",
@@ -96,6 +96,10 @@ _LATIN_GOODS = re.compile(r"(?<![a-z])(" + "|".join(re.escape(w) for w, _ in _GO
                           + r")(?![a-z])")
 _LATIN_CLS = {w: c for w, c in _GOODS_WORDS if w.isascii()}
 _CJK_GOODS = [(w, c) for w, c in _GOODS_WORDS if not w.isascii()]
+# first character -> positions in _CJK_GOODS, so a title only tries the words that can start in it
+_CJK_FIRST: dict[str, list[int]] = {}
+for _i, (_w, _c) in enumerate(_CJK_GOODS):
+    _CJK_FIRST.setdefault(_w[0], []).append(_i)
 
 
 def goods_words(folded: str) -> list[tuple[int, int, int, str]]:
@@ -106,7 +110,8 @@ def goods_words(folded: str) -> list[tuple[int, int, int, str]]:
     if folded.isascii():
         return out
     text = folded
-    for w, c in _CJK_GOODS:
+    tried = sorted({i for ch in set(folded) for i in _CJK_FIRST.get(ch, ())})
+    for w, c in (_CJK_GOODS[i] for i in tried):
         at = text.find(w)
         while at >= 0:
             out.append((at, at + len(w), c, w))

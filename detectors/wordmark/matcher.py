@@ -27,13 +27,13 @@ from dataclasses import dataclass, field
 
 from rapidfuzz.distance import Levenshtein
 
-from detectors.wordmark import context
+from detectors.wordmark import calibration, context
 from detectors.wordmark.tables import (
     LEET, VISUAL_LATIN, component_table, stroke_table, fold_table, fuzzy_pinyin, pinyin_table, shape_table,
 )
 
 MAX_TITLE_CHARS = 1000      # longer titles are cut here (the caller is told: Match list + truncated flag)
-THRESHOLD = 0.5             # a match is reported at or above this score
+THRESHOLD = 0.5             # a match is reported when its evidence score is at or above this
 STROKE_SHAPE = 0.76         # strength given to "one stroke away"
 PHONETIC_SHAPE = 0.75       # strength given to "same phonetic component, different radical"
 ALL_SUB_SHAPE_MIN = 0.78    # 洽洽 -> 治治: no character kept, so the look-alike must be close
@@ -82,6 +82,7 @@ class Match:
     name: str = ""          # the registered name it resembles
     cues: tuple[str, ...] = ()
     raw_score: float = 0.0  # before context adjustments
+    evidence: float = 0.0   # after context, before calibration; `threshold` applies to it
 
     def as_dict(self) -> dict:
         return {"mark_id": self.mark_id, "score": round(self.score, 3), "variant": self.variant,
@@ -110,11 +111,18 @@ class MarkIndex:
         self.visual: dict[str, set[str]] = {}
         self.max_key = 0
         self.cjk_names: list[tuple[int, str, str]] = []   # (mark index, registered name, folded CJK)
-        self.post_exact: dict[str, list[int]] = {}
         self.need_exact: list[int] = []
+        self.name_fz: list[tuple[str, ...]] = []   # fuzzy pinyin per position of each CJK name
+        # names needing one kept character: char -> [(name, position)]; names needing two or more:
+        # (char a, char b, gap) -> [(name, position of a)], so a window is only looked at when a
+        # pair of its kept characters is in the title (most titles touch no name at all)
+        self.post_single: dict[str, list[tuple[int, int]]] = {}
+        self.post_two: dict[str, list[tuple[int, int, int, str]]] = {}
+        self.post_pair: dict[int, dict[str, list[tuple[int, int]]]] = {}
         self.near: dict[str, dict[str, float]] = {}          # mark character -> look-alikes
         self.redup: dict[str, list[tuple[int, float]]] = {}  # look-alike -> reduplicated names (洽洽)
         self._rel: dict[str, tuple | None] = {}
+        self._typo: dict[str, list[str]] = {}
         self.sellers = [frozenset(s.strip().casefold() for s in m.authorized_sellers) for m in self.marks]
         self.groups = [frozenset().union(*(context.class_group(c) for c in m.nice_classes)) if m.nice_classes
                        else frozenset() for m in self.marks]
@@ -129,14 +137,28 @@ class MarkIndex:
                 if len(cjk) >= 2:
                     ni = len(self.cjk_names)
                     self.cjk_names.append((mi, name, cjk))
+                    self.name_fz.append(tuple(_fuzzy_of().get(c, "\2") for c in cjk))
                     # characters that must be kept as they are: n minus the most positions that
                     # the allowed number of distinct substituted characters can cover
                     counts = sorted((cjk.count(x) for x in set(cjk)), reverse=True)
-                    self.need_exact.append(max(1, len(cjk) - sum(counts[:1 if len(cjk) <= 4 else 2])))
+                    need = max(1, len(cjk) - sum(counts[:1 if len(cjk) <= 4 else 2]))
+                    self.need_exact.append(need)
+                    if need == 1 and len(cjk) == 2:
+                        # the other character is checked inline: (name, its offset, mark char there)
+                        for p, ch in enumerate(cjk):
+                            self.post_two.setdefault(ch, []).append((ni, p, 1 - 2 * p, cjk[1 - p]))
+                    elif need == 1 or (len(cjk) - 1) // (need - 1) > 2:
+                        # rare shapes (奥利奥; 4 characters of which 2 the same): every character
+                        # posts the window, checked by `quick`; this keeps pair gaps to 1 and 2
+                        for p, ch in enumerate(cjk):
+                            self.post_single.setdefault(ch, []).append((ni, p))
+                    else:
+                        # `need` kept characters always include two at most (n-1)//(need-1) apart
+                        gap = (len(cjk) - 1) // (need - 1)
+                        for p in range(len(cjk)):
+                            for q in range(p + 1, min(len(cjk), p + gap + 1)):
+                                self.post_pair.setdefault(q - p, {}).setdefault(cjk[p] + cjk[q], []).append((ni, p))
                     for p, ch in enumerate(cjk):
-                        # one int per posting: (name << 11) + 1024 - position; adding the title
-                        # position k gives (name << 11) + 1024 + window start
-                        self.post_exact.setdefault(ch, []).append((ni << 11) + 1024 - p)
                         if ch not in self.near:
                             near = {o: sc for o, sc in shapes.get(ch, {}).items() if sc >= SHAPE_MIN}
                             # same phonetic component, different radical (桃/挑, 海/诲, 粮/狼)
@@ -160,6 +182,19 @@ class MarkIndex:
                             self.del1.setdefault(d, set()).add(key)
                     if len(key) >= VISUAL_MIN_LEN:
                         self.visual.setdefault(key.translate(VISUAL_LATIN), set()).add(key)
+
+    def typo_keys(self, key: str) -> list[str]:
+        """Mark skeletons one edit from `key` (not `key` itself unless it is one), cached."""
+        r = self._typo.get(key)
+        if r is None:
+            r = []
+            for d in _deletions(key) | {key}:
+                for mk in self.del1.get(d, ()):
+                    if mk not in r and Levenshtein.distance(key, mk) <= 1:
+                        r.append(mk)
+            if len(self._typo) < 200_000:
+                self._typo[key] = r
+        return r
 
     # -- Chinese ---------------------------------------------------------------------------
     def relation(self, t: str, m: str) -> tuple[str, float] | None:
@@ -189,6 +224,7 @@ class MarkIndex:
 
 
 _MISSING = object()
+_SKELETONS: dict[str, str] = {}   # folded piece run -> latin_skeleton (titles repeat their words)
 _PY1: dict[str, tuple[str, str]] | None = None
 
 
@@ -277,6 +313,7 @@ def _latin_candidates(idx: MarkIndex, title: str, folded: str, upper: str) -> li
     out: list[_Cand] = []
     pieces = _latin_pieces(folded, upper)
     n = len(pieces)
+    skel = _SKELETONS
     for i in range(n):
         if not folded[pieces[i][0]].isalnum():
             continue
@@ -293,7 +330,11 @@ def _latin_candidates(idx: MarkIndex, title: str, folded: str, upper: str) -> li
                     spaced = True
             acc += folded[s:e]
             all_single = all_single and (e - s == 1)
-            key = latin_skeleton(acc)
+            key = skel.get(acc)
+            if key is None:
+                key = latin_skeleton(acc)
+                if len(skel) < 200_000:
+                    skel[acc] = key
             if len(key) > idx.max_key + 1:
                 break
             if not folded[e - 1].isalnum():
@@ -313,11 +354,9 @@ def _latin_candidates(idx: MarkIndex, title: str, folded: str, upper: str) -> li
             if spaced and not all_single:
                 continue
             if len(key) >= TYPO_MIN_LEN:
-                seen = set()
-                for d in _deletions(key) | {key}:
-                    for mk in idx.del1.get(d, ()):
-                        if mk not in seen and Levenshtein.distance(key, mk) <= 1:
-                            seen.add(mk)
+                for mk in idx.typo_keys(key):
+                    if True:
+                        if True:
                             for mi, name in idx.latin[mk]:
                                 out.append(_Cand(mi, name, start, end, "typo", 0.66,
                                                  f"{title[start:end]!r} is one letter away from {name!r}"))
@@ -369,58 +408,119 @@ def _latin_variant(idx: MarkIndex, mi: int, name: str, title: str, folded: str, 
 
 
 def _cjk_candidates(idx: MarkIndex, title: str, folded: str) -> list[_Cand]:
-    seq: list[tuple[str, int]] = []   # (folded char, title index); ("", -1) breaks a run
+    # the CJK characters of the title as one string, "\0" where a run breaks (more than two
+    # characters, or a letter/digit, between two CJK runs); title positions are built only when
+    # some window passes the quick test (most titles: none)
+    parts: list[str] = []
+    runs: list[tuple[int, int]] = []
     last_end = -10
     for m in _CJK_RUN.finditer(folded):
         s = m.start()
-        if seq and (s - last_end > 2 or any(ch.isalnum() for ch in folded[last_end:s])):
-            seq.append(("", -1))
-        seq.extend(zip(m.group(0), range(s, m.end())))
+        if parts and (s - last_end > 2 or any(ch.isalnum() for ch in folded[last_end:s])):
+            parts.append("\0")
+            runs.append((-1, -1))
+        parts.append(m.group(0))
+        runs.append((s, m.end()))
         last_end = m.end()
-    if not seq:
+    if not parts:
         return []
+    cs = "".join(parts)
+    n_cs = len(cs)
     # every candidate window is anchored on a character of the mark kept as is; the only rule
     # without one (洽洽 -> 治治) goes through the reduplication table
+    windows: dict[int, None] = {}   # (name << 11) + window start, in order of discovery
+    near = idx.near
+    fzget = _fuzzy_of().get
+    names, name_fz = idx.cjk_names, idx.name_fz
+
+    def quick(ni: int, st: int) -> bool:
+        """Each position kept, a look-alike, or fuzzy-same sound (the full test is `relation`)."""
+        cjk = names[ni][2]
+        if st < 0 or st + len(cjk) > n_cs:
+            return False
+        fzs = name_fz[ni]
+        for q, m in enumerate(cjk):
+            tc = cs[st + q]
+            if tc != m and tc not in near[m] and fzget(tc, "\1") != fzs[q]:
+                return False
+        return True
+
+    # which mark characters / character pairs occur at all: set intersections, in C
+    present = set(cs)
+    two_names = idx.post_two
+    for c in two_names.keys() & present:
+        k = cs.find(c)
+        while k >= 0:
+            for ni, p, off, m in two_names[c]:
+                j = k + off
+                if 0 <= j < n_cs:
+                    t = cs[j]
+                    if t == m or t in near[m] or fzget(t, "\1") == name_fz[ni][1 - p]:
+                        windows[(ni << 11) + k - p] = None
+            k = cs.find(c, k + 1)
+    single = idx.post_single
+    for c in single.keys() & present:
+        k = cs.find(c)
+        while k >= 0:
+            for ni, p in single[c]:
+                if quick(ni, k - p):
+                    windows[(ni << 11) + k - p] = None
+            k = cs.find(c, k + 1)
+    for g, pairs in idx.post_pair.items():
+        # a break ("\0") is in no pair
+        grams = list(map(str.__add__, cs, cs[g:]))
+        for two in pairs.keys() & set(grams):
+            for k, x in enumerate(grams):
+                if x == two:
+                    for ni, p in pairs[two]:
+                        if quick(ni, k - p):
+                            windows[(ni << 11) + k - p] = None
+    redup = [(k.start(), k.group(1)) for k in _DOUBLE_RE.finditer(cs)] if idx.redup else ()
+    redup = [(k, c) for k, c in redup if c in idx.redup]
+    if not windows and not redup:
+        return []
+    pos: list[int] = []
+    for s, e in runs:
+        if s < 0:
+            pos.append(-1)
+        else:
+            pos.extend(range(s, e))
     out = []
-    n_seq = len(seq)
-    counts: dict[int, int] = {}
-    post = idx.post_exact
-    get = counts.get
-    for k, (c, _) in enumerate(seq):
-        for v in post.get(c, ()):
-            key = v + k
-            counts[key] = get(key, 0) + 1
-    need = idx.need_exact
-    for key, got in counts.items():
+    for key in sorted(windows):
         ni = key >> 11
-        start = (key & 2047) - 1024
-        if start >= 0 and got >= need[ni]:
-            mi, name, cjk = idx.cjk_names[ni]
-            n = len(cjk)
-            if start + n > n_seq:
-                continue
-            d = {}
-            for q in range(n):
-                tc, tq = seq[start + q]
-                rel = idx.relation(tc, cjk[q]) if tc else None
-                if rel is None:
-                    break
-                d[q] = (rel[0], rel[1], tq)
-            else:
-                cand = _judge_cjk(idx, mi, name, cjk, d, title)
-                if cand:
-                    out.append(cand)
-    for k in range(n_seq - 1):
-        c = seq[k][0]
-        if c and seq[k + 1][0] == c:
-            ti = seq[k][1]
-            for ni, sc in idx.redup.get(c, ()):
-                mi, name, cjk = idx.cjk_names[ni]
-                d = {0: ("shape", sc, ti), 1: ("shape", sc, seq[k + 1][1])}
-                cand = _judge_cjk(idx, mi, name, cjk, d, title)
-                if cand:
-                    out.append(cand)
+        start = key & 2047
+        mi, name, cjk = names[ni]
+        d = {}
+        for q in range(len(cjk)):
+            rel = idx.relation(cs[start + q], cjk[q])
+            if rel is None:
+                break
+            d[q] = (rel[0], rel[1], pos[start + q])
+        else:
+            cand = _judge_cjk(idx, mi, name, cjk, d, title)
+            if cand:
+                out.append(cand)
+    for k, c in redup:
+        ti = pos[k]
+        for ni, sc in idx.redup[c]:
+            mi, name, cjk = names[ni]
+            d = {0: ("shape", sc, ti), 1: ("shape", sc, pos[k + 1])}
+            cand = _judge_cjk(idx, mi, name, cjk, d, title)
+            if cand:
+                out.append(cand)
     return out
+
+
+_DOUBLE_RE = re.compile(r"(?=([^\0])\1)")
+_FZ: dict[str, str] | None = None
+
+
+def _fuzzy_of() -> dict[str, str]:
+    """character -> fuzzy form of its most common tone-less reading (non-empty only)."""
+    global _FZ
+    if _FZ is None:
+        _FZ = {c: f for c, (_, f) in _primary_pinyin().items() if f}
+    return _FZ
 
 
 def _pinyin_of(ch: str) -> str:
@@ -556,10 +656,10 @@ def match_title(idx: MarkIndex, title: str, *, seller: str | None = None, catego
         score = max(0.0, min(1.0, score))
         if score < threshold:
             continue
-        m = Match(idx.marks[c.mark].id, round(score, 3), c.variant, (c.start, c.end),
-                  c.why + ("; " + "; ".join(notes) if notes else ""), title[c.start:c.end], c.name,
-                  tuple(cues), c.base)
         prev = best.get(c.mark)
-        if prev is None or (m.score, -m.span[0]) > (prev.score, -prev.span[0]):
-            best[c.mark] = m
-    return sorted(best.values(), key=lambda m: (-m.score, m.span)), truncated
+        if prev is not None and (round(score, 3), -c.start) <= (prev.evidence, -prev.span[0]):
+            continue
+        best[c.mark] = Match(idx.marks[c.mark].id, round(calibration.probability(score), 3), c.variant,
+                             (c.start, c.end), c.why + ("; " + "; ".join(notes) if notes else ""),
+                             title[c.start:c.end], c.name, tuple(cues), c.base, round(score, 3))
+    return sorted(best.values(), key=lambda m: (-m.evidence, m.span)), truncated

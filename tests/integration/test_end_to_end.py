@@ -24,8 +24,9 @@ SITE_OF_SOURCE = {"demo-shop": "shop", "demo-fair": "fair", "demo-market": "mark
 # issue 5) or the infringement is a geographical indication's (the GI detector's job).
 KNOWN_MISSES = {("shop", "620145807"), ("shop", "620145808"), ("fair", "P1103"),
                 ("market", "G3201"), ("market", "G3202")}
-# Legitimate listings the word-mark detector still flags.
-KNOWN_FALSE_POSITIVES = {("shop", "620145836")}  # "Spritz" glasses read as a typo of Sprite
+# Legitimate listings the word-mark detector still flags (none now; "Spritz 高脚杯", once read as a
+# typo of Sprite, is cleared by the goods-class check).
+KNOWN_FALSE_POSITIVES: set = set()
 
 
 def run_demo(env):

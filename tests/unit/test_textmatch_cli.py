@@ -81,7 +81,8 @@ def test_eval_prints_overall_and_per_kind_figures_with_baseline():
     assert run_eval_text(REGISTRY, os.path.join(EVAL, "labels.jsonl"), out) == 0
     text = out.getvalue()
     for word in ("== all", "== dev", "== heldout", "detector", "baseline partial_ratio>=80",
-                 "homophone", "lookalike", "homoglyph", "leet", "spacing", "typo", "translation", "script"):
+                 "homophone", "lookalike", "homoglyph", "leet", "spacing", "typo", "translation", "script",
+                 "ECE", "share infringing"):
         assert word in text
 
 

@@ -167,3 +167,28 @@ def test_f1_on_the_labelled_set_and_far_above_the_naive_baseline():
     assert det_fl <= 0.05 * n
     assert base_fl >= 0.5 * n
     assert base_fl - det_fl >= 0.45 * n
+
+
+def test_score_is_the_calibrated_probability_of_the_evidence_and_keeps_its_order():
+    from detectors.wordmark import calibration
+
+    params = calibration.parameters()
+    assert params["method"] == "platt" and "split=dev" in params["fitted_on"]
+    grid = [i / 100 for i in range(101)]
+    probs = [calibration.probability(x) for x in grid]
+    assert all(0.0 <= p <= 1.0 for p in probs) and probs == sorted(probs)
+    # every reported match (evidence >= THRESHOLD) is at least an even bet, so the pipeline's
+    # suspect threshold (0.5 on the fused score) keeps flagging what the detector reports
+    assert calibration.probability(wordmark.THRESHOLD) >= 0.5
+    m = one("N1KE air max")
+    assert m.evidence >= wordmark.THRESHOLD
+    assert m.score == round(calibration.probability(m.evidence), 3)
+
+
+def test_calibration_on_the_held_out_split_beats_the_raw_evidence_score():
+    from cluewatch.textmatch_cli import evaluate
+
+    result = evaluate(os.path.join(EVAL, "registry.yaml"), os.path.join(EVAL, "labels.jsonl"))
+    cal = result["heldout"]["calibration"]
+    assert cal["pairs"] >= 50
+    assert cal["ece"] <= 0.06 and cal["ece"] < cal["ece_before"] / 2
