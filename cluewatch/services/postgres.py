@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import warnings
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import psycopg2
 from psycopg2 import sql
@@ -71,6 +71,3 @@ def sqlalchemy_url(libpq_url: str, driver: str = "psycopg2") -> str:
         raise ValueError(f"not a PostgreSQL URL: {parts.scheme}://…")
     return f"postgresql+{driver}:" + libpq_url.split(":", 1)[1]
 
-
-def socket_dir(libpq_url: str) -> str | None:
-    return (parse_qs(urlsplit(libpq_url).query).get("host") or [None])[0]
