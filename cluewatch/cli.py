@@ -102,6 +102,29 @@ def _cmd_relay(args) -> int:
         conn.close()
 
 
+def _cmd_status(args) -> int:
+    from cluewatch.runtime import database_url
+    from sinks.db import connect
+    from sinks.status import pipeline_status
+
+    conn = connect(database_url())
+    try:
+        st = pipeline_status(conn, days=args.days)
+    finally:
+        conn.close()
+    age = "" if st.oldest_pending_seconds is None else f", oldest waiting {st.oldest_pending_seconds:.0f} s"
+    print(f"outbox: {st.outbox_pending} events to publish{age}; {st.outbox_quarantined} quarantined")
+    print("last crawl per source:")
+    for c in st.last_crawls:
+        when = c["finished_at"].isoformat(timespec="seconds") if c["finished_at"] else "never"
+        state = "" if c["status"] is None else f" {c['status']}{'' if c['complete'] else ' (incomplete)'}"
+        print(f"  {c['source']:20s} {when}{state}; {c['live_listings']} live listings")
+    print(f"suspects per day (last {args.days} days):")
+    for day, n in st.suspects_per_day:
+        print(f"  {day} {n}")
+    return 0
+
+
 def _cmd_match_text(args) -> int:
     from cluewatch.textmatch_cli import run_match_text
 
@@ -168,6 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", required=True, help='JSONL: {"id", "url", "html_path"} per line')
     p.add_argument("--output", help="write JSONL here instead of stdout")
     p.set_defaults(func=_cmd_extract)
+
+    p = sub.add_parser("status", help="outbox backlog, last crawl per source, suspects per day")
+    p.add_argument("--days", type=int, default=7, help="days of suspects to count (default 7)")
+    p.set_defaults(func=_cmd_status)
 
     p = sub.add_parser("detect", help="score listing versions not yet scored (what the detect DAG runs)")
     p.set_defaults(func=_cmd_detect)

@@ -96,3 +96,21 @@ def test_registry_file_sync_rescores_on_change(db, tmp_path):
     path.write_text("marks:\n  - id: sprite\n    names: [雪碧, Sprite]\n", encoding="utf-8")
     assert detect_job.sync_registry_file(db, path)["loaded"]
     assert detect_job.detect_pending(db).scored == 1  # new registry version: scored again
+
+
+def test_status_reports_backlog_crawls_and_suspects(db):
+    from sinks.crawl_runs import finish_run, start_run
+    from sinks.status import pipeline_status
+
+    save_registry(db, REGISTRY)
+    add(db, "1", "高仿耐克 AJ1")
+    run_id = start_run(db, "shop")
+    finish_run(db, run_id, "finished", True, {})
+    db.commit()
+    detect_job.detect_pending(db)
+    st = pipeline_status(db)
+    assert st.outbox_pending == 1 and st.outbox_quarantined == 0 and st.oldest_pending_seconds >= 0
+    [crawl] = st.last_crawls
+    assert crawl["source"] == "shop" and crawl["status"] == "finished" and crawl["complete"]
+    assert crawl["live_listings"] == 1
+    assert [n for _, n in st.suspects_per_day] == [1]

@@ -15,7 +15,7 @@ def cli(*args, env=None):
 
 @pytest.mark.parametrize("args", [[], ["demo"], ["db", "upgrade"], ["registry", "check"],
                                   ["registry", "load"], ["detect"], ["relay"], ["match", "text"],
-                                  ["eval", "text"], ["extract"]])
+                                  ["eval", "text"], ["extract"], ["status"]])
 def test_help_texts(args):
     done = cli(*args, "--help")
     assert done.returncode == 0 and "usage: cluewatch" in done.stdout
