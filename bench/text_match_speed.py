@@ -33,14 +33,9 @@ GOODS = "运动鞋 卫衣 手机 耳机 充电器 方便面 饼干 纯牛奶 汽
 
 
 def level1_chars() -> list[str]:
-    out = []
-    for hi in range(0xB0, 0xD8):
-        for lo in range(0xA1, 0xFF):
-            try:
-                out.append(bytes([hi, lo]).decode("gb2312"))
-            except UnicodeDecodeError:
-                pass
-    return out
+    from detectors.wordmark.data.build_tables import gb2312_chars
+
+    return gb2312_chars(last_row=0xD7)
 
 
 def synthetic_marks(n: int, rng: random.Random) -> list[Mark]:

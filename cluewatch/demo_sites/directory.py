@@ -2,6 +2,8 @@
 one page per seller listing its goods, one page per item. Subclasses render the pages."""
 from __future__ import annotations
 
+import abc
+
 import math
 import re
 
@@ -51,14 +53,18 @@ class DirectorySite(DemoSite):
                 return html_response(self.render_item(item, seller))
         return None
 
+    @abc.abstractmethod
     def render_home(self) -> str:
-        raise NotImplementedError
+        """HTML of this page in the site's own template."""
 
+    @abc.abstractmethod
     def render_list(self, sellers: list[dict], page_no: int, pages: int) -> str:
-        raise NotImplementedError
+        """HTML of this page in the site's own template."""
 
+    @abc.abstractmethod
     def render_seller(self, seller: dict, goods: list[dict]) -> str:
-        raise NotImplementedError
+        """HTML of this page in the site's own template."""
 
+    @abc.abstractmethod
     def render_item(self, item: dict, seller: dict) -> str:
-        raise NotImplementedError
+        """HTML of this page in the site's own template."""

@@ -1,6 +1,8 @@
 """What every demo site serves besides its own pages: robots.txt, product photos, its header logo, 404s."""
 from __future__ import annotations
 
+import abc
+
 import re
 
 from cluewatch.demo_sites.artwork import product_photo_jpeg, site_logo_png
@@ -13,7 +15,7 @@ PLACEHOLDER_GIF = (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!
                    b"\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
 
 
-class DemoSite:
+class DemoSite(abc.ABC):
     """One fixture site: subclasses render their pages in `route`; this class serves the rest."""
 
     key = ""           # shop | fair | market
@@ -42,8 +44,9 @@ class DemoSite:
         response = self.route(path, query, base_url)
         return response if response is not None else not_found(self.name)
 
+    @abc.abstractmethod
     def route(self, path: str, query: dict[str, str], base_url: str) -> Response | None:
-        raise NotImplementedError
+        """The response for a site-specific path, or None for a 404."""
 
 
 def page_number(query: dict[str, str]) -> int:
