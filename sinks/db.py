@@ -46,8 +46,8 @@ def alembic_config(url: str):
     return cfg
 
 
-def migrate(url: str, revision: str = "head") -> None:
-    """Bring the schema to `revision` (idempotent; concurrent callers serialise on Alembic's lock)."""
+def migrate(url: str, revision: str = "heads") -> None:
+    """Bring the schema to `revision` ("heads": every branch, so parallel feature migrations can land before they are linearised; idempotent)."""
     from alembic import command
 
     command.upgrade(alembic_config(url), revision)
