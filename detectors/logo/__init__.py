@@ -1,0 +1,1 @@
+"""Logo detection in listing images (OpenCV)."""
