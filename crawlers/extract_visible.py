@@ -43,6 +43,11 @@ _UNIT_TEXT = re.compile(r"/\s*(?:kg|g|l|ml|m|m²|m2|mo|month|mēn|mes|monat|jahr
 _OLD_TEXT = re.compile(r"原價|原价|建議售價|建议售价|定價|市價|市场价|參考價|was\b|statt|uvp|rrp|msrp|list price|"
                        r"regular price|reg\.|vorher|ehemals|previously|before|prix barré|prezzo di listino|정가|"
                        r"希望小売価格|old price|savings|you save|save\b|現省|省下|节省", re.I)
+# Every _OLD_TEXT branch contains one of these (casefolded): a cheap prefilter for whole pages.
+_OLD_TEXT_WORDS = ("原價", "原价", "建議售價", "建议售价", "定價", "市價", "市场价", "參考價", "was", "statt", "uvp",
+                   "rrp", "msrp", "list price", "regular price", "reg.", "vorher", "ehemals", "previously",
+                   "before", "prix barré", "prezzo di listino", "정가", "希望小売価格", "old price", "savings",
+                   "you save", "save", "現省", "省下", "节省")
 _NOW_TEXT = re.compile(r"特價|特价|優惠價|优惠价|售價|售价|折扣價|促銷價|直購價|直购价|會員價|活動價|最低價|最低价|"
                        r"판매가|할인가|now\b|sale price|our price|price:|cena:|preis:|prix:|hind:|价格|價格", re.I)
 
@@ -55,6 +60,12 @@ _BUY_TEXT = re.compile(r"^(?:add to (?:cart|bag|basket|trolley)|buy(?: it)? now|
                        r"立即購買|立即购买|加入購物車|加入购物车|購買|购买|馬上搶購|搶購|直接購買|"
                        r"구매하기|바로구매|장바구니|カートに入れる|購入する|köp|kjøp|køb|osta|"
                        r"do košíku|kosárba|в корзину|купить)\b", re.I)
+# Every _OUT_OF_STOCK branch contains one of these (casefolded).
+_OUT_OF_STOCK_WORDS = ("out of stock", "sold out", "currently unavailable", "no longer available", "verfügbar",
+                       "ausverkauft", "épuisé", "rupture de stock", "agotado", "esaurito", "niet op voorraad",
+                       "brak w magazynie", "laost otsas", "ei ole", "pole saadaval", "nav pieejams",
+                       "ni na zalogi", "nije dostupno", "缺貨", "售完", "已售完", "缺货", "已售罄", "品切れ",
+                       "在庫切れ", "품절", "일시품절", "нет в наличии")
 _OUT_OF_STOCK = re.compile(r"out of stock|sold out|currently unavailable|no longer available|"
                            r"nicht (?:mehr )?verfügbar|ausverkauft|épuisé|rupture de stock|agotado|esaurito|"
                            r"niet op voorraad|brak w magazynie|laost otsas|ei ole (?:laos|saadaval)|"
@@ -105,6 +116,7 @@ class Page:
         for i, el in enumerate(root.iter()):
             self.order[el] = i
         self._texts: list | None = None
+        self._folded: str | None = None
         self._content: dict = {}
         self._noise: dict = {}
 
@@ -140,6 +152,13 @@ class Page:
                         nxt = nxt.getnext()
             self._texts = out
         return self._texts
+
+    def mentions_any(self, words: tuple[str, ...]) -> bool:
+        """Whether any of `words` (casefolded) occurs anywhere in the document's text, hidden text
+        included, whitespace collapsed: a superset of what any element's content() can match."""
+        if self._folded is None:
+            self._folded = " ".join(self.root.text_content().split()).casefold()
+        return any(word in self._folded for word in words)
 
     @staticmethod
     def _add(out: list, text, host) -> None:
@@ -238,6 +257,9 @@ def buy_anchors(page: Page) -> list[int]:
 
 
 # ------------------------------------------------------------------------------------ prices
+_BARE_NUMBER = re.compile(r"[\d.,\s]{1,15}")
+
+
 def price_candidates(page: Page, title_el, buys: list[int]) -> list[dict]:
     """Visible prices with a plausibility score, best first."""
     seen = {}
@@ -256,12 +278,14 @@ def price_candidates(page: Page, title_el, buys: list[int]) -> list[dict]:
     for el, content in seen.items():
         if len(out) >= MAX_CANDIDATES:
             break  # a page with thousands of prices is a grid; the product's comes early
+        found = find_prices(content)
+        if not found and not _BARE_NUMBER.fullmatch(content):
+            continue  # most text with a digit is not a price: skip the attribute work below
         chain = [el] + [a for a in list(el.iterancestors())[:3]]
         words = " ".join(attr_words(a) for a in chain)
         own = attr_words(el)
         priced = bool(_PRICE_WORD.search(words)) or el.get("itemprop") == "price"
-        found = find_prices(content)
-        if not found and priced and re.fullmatch(r"[\d.,\s]{1,15}", content):
+        if not found and priced:
             found = find_prices(content, require_currency=False)
         if not found:
             continue
@@ -347,6 +371,25 @@ def _adjust(candidates: list[dict]) -> None:
             c["score"] -= 2.5
 
 
+def may_show_old_price(page: Page) -> bool:
+    """Whether any element could be a struck-through / "was" price (price_candidates marks one
+    "old" only through these cues), so a structured price might give way to a visible sale price.
+    False lets extraction skip the visible-price scoring when structured data has the price."""
+    for el in page.root.iter():
+        tag = el.tag
+        if not isinstance(tag, str):
+            continue
+        if tag in ("del", "s", "strike") or _OLD_WORD.search(attr_words(el)):
+            return True
+    texts = [text for text, _ in page.texts()]
+    for joined in (" ".join(texts), "".join(texts)):
+        folded = joined.casefold()
+        # Substring tests first: the alternation regex over a whole page costs ~1 ms.
+        if any(word in folded for word in _OLD_TEXT_WORDS) and _OLD_TEXT.search(joined):
+            return True
+    return False
+
+
 def visible_price(page: Page, title_el, buys: list[int]) -> tuple[dict, list[dict]]:
     candidates = price_candidates(page, title_el, buys)
     if not candidates:
@@ -385,6 +428,8 @@ def labelled(page: Page) -> dict[str, str]:
 
 def availability_from_text(page: Page, anchors: list) -> str | None:
     """OutOfStock when the product block (around the title and price) says so."""
+    if not page.mentions_any(_OUT_OF_STOCK_WORDS):
+        return None  # the usual case, decided without measuring blocks around the anchors
     for el in anchors:
         if el is None:
             continue

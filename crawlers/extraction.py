@@ -73,8 +73,15 @@ def extract_listing(html: str | bytes, url: str, *, encoding: str | None = None,
     from_meta = _from_meta(meta, base, url, lang)
     name = structured.get("title") or from_meta.get("title") or h1_text
     title_el = vis.title_anchor(page, name) if name and name != h1_text else h1
-    generic = _from_page(page, selector, base, title_el, ld)
-    layers = [structured, from_meta, _from_selectors(selector, selectors or {}, base, url, lang), generic]
+    early = [structured, from_meta, _from_selectors(selector, selectors or {}, base, url, lang)]
+    # The visible-page heuristics cost most of the time (a crawl is CPU-bound on them): run only
+    # those whose answer can still change the result.
+    known = _merge(early)
+    need = {f for f in FIELDS if f not in PRICE_FIELDS and not known[f]}
+    want_candidates = (known["price_low"] is None or not any(layer.get("currency") for layer in early)
+                       or vis.may_show_old_price(page))
+    generic = _from_page(page, selector, base, title_el, ld, need=need, price=want_candidates)
+    layers = [*early, generic]
     result = _merge(layers)
     _settle_price(result, layers, generic.get("_price_candidates") or [], url, lang)
     if result["brand"]:
@@ -309,32 +316,46 @@ def _from_selectors(page: Selector, selectors: Mapping[str, str], base: str, url
     return out
 
 
-def _from_page(page: vis.Page, selector: Selector, base: str, title_el, ld) -> dict:
+def _from_page(page: vis.Page, selector: Selector, base: str, title_el, ld, *,
+               need: Iterable[str] = FIELDS, price: bool = True) -> dict:
+    """The visible page's answers for the fields in `need` (title always), and the scored visible
+    prices when `price`."""
+    need = set(need)
     title = vis.space(page.content(title_el)) if title_el is not None and title_el.tag == "h1" else None
     title = title or _first_text(selector, "h1") or _strip_site_suffix(_first_text(selector, "title"))
-    description = (selector.css('meta[name="description"]::attr(content)').get()
-                   or _first_text(selector, ".description, #description, .product-description"))
-    buys = vis.buy_anchors(page)
-    price, candidates = vis.visible_price(page, title_el, buys)
-    labels = vis.labelled(page)
-    crumbs = sd.breadcrumbs(ld)
-    brand = labels.get("brand") or _itemprop_text(selector, "brand")
-    if not brand:
-        crumbs = crumbs or vis.dom_breadcrumbs(page)
-        brand = vis.breadcrumb_brand(crumbs, title) or vis.script_brand(page.root)
-    out = {
-        "title": title, "description": vis.space(description), "seller_name": _seller(selector, page),
-        "images": _absolute(vis.product_images(page), base), "brand": brand,
-        "sku": _code(labels.get("sku")) or _itemprop_text(selector, "sku"),
-        "gtin": _gtin(labels.get("gtin")) or _gtin(_itemprop_text(selector, "gtin13")),
-        "mpn": _code(labels.get("mpn")) or _itemprop_text(selector, "mpn"),
-        "category": next((c for c in reversed(crumbs) if title is None or c.casefold() != title.casefold()), None)
-        if len(crumbs) >= 2 else None,
-        "availability": vis.availability_from_text(page, [title_el] + [c["el"] for c in candidates[:1]]),
-        "_price_candidates": candidates,
-    }
+    out: dict = {"title": title, "_price_candidates": []}
+    if "description" in need:
+        description = (selector.css('meta[name="description"]::attr(content)').get()
+                       or _first_text(selector, ".description, #description, .product-description"))
+        out["description"] = vis.space(description)
+    if "seller_name" in need:
+        out["seller_name"] = _seller(selector, page)
+    if "images" in need:
+        out["images"] = _absolute(vis.product_images(page), base)
+    candidates: list[dict] = []
     if price:
-        out.update(price_low=price["price_low"], price_high=price["price_high"], currency=price["currency"])
+        found, candidates = vis.visible_price(page, title_el, vis.buy_anchors(page))
+        out["_price_candidates"] = candidates
+        if found:
+            out.update(price_low=found["price_low"], price_high=found["price_high"], currency=found["currency"])
+    labels = vis.labelled(page) if need & {"brand", "sku", "gtin", "mpn", "category"} else {}
+    if need & {"brand", "category"}:
+        crumbs = sd.breadcrumbs(ld)
+        brand = labels.get("brand") or _itemprop_text(selector, "brand")
+        if not brand:
+            crumbs = crumbs or vis.dom_breadcrumbs(page)
+            brand = vis.breadcrumb_brand(crumbs, title) or vis.script_brand(page.root)
+        out["brand"] = brand
+        out["category"] = next((c for c in reversed(crumbs) if title is None or c.casefold() != title.casefold()),
+                               None) if len(crumbs) >= 2 else None
+    if "sku" in need:
+        out["sku"] = _code(labels.get("sku")) or _itemprop_text(selector, "sku")
+    if "gtin" in need:
+        out["gtin"] = _gtin(labels.get("gtin")) or _gtin(_itemprop_text(selector, "gtin13"))
+    if "mpn" in need:
+        out["mpn"] = _code(labels.get("mpn")) or _itemprop_text(selector, "mpn")
+    if "availability" in need:
+        out["availability"] = vis.availability_from_text(page, [title_el] + [c["el"] for c in candidates[:1]])
     return out
 
 

@@ -47,6 +47,7 @@ DEFAULT_MAX_PIXELS = 40_000_000
 DEFAULT_FORMATS = ("JPEG", "MPO", "PNG", "GIF", "WEBP", "BMP", "TIFF", "AVIF")
 SUFFIX = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp", "BMP": ".bmp",
           "TIFF": ".tif", "AVIF": ".avif"}
+RECENT_IMAGES = 256  # checked images remembered by content (thumbnails ~5-20 KB each)
 RESULT_KEYS = ("url", "sha256", "path", "thumb_path", "width", "height", "bytes", "error")
 
 
@@ -147,8 +148,16 @@ def _thumbnail(image, size: int) -> bytes:
         image = background
     elif image.mode != "RGB":
         image = image.convert("RGB")
-    image = image.copy()
-    image.thumbnail((size, size), Image.Resampling.LANCZOS)
+    width, height = image.size
+    scale = min(size / width, size / height)
+    if scale < 1:
+        # OpenCV's area interpolation: as good as Lanczos for shrinking, and ~20x faster than Pillow's
+        # (2 ms of a crawl's ~12 ms CPU per listing went into Pillow's resize of one image).
+        import cv2  # noqa: PLC0415
+        import numpy as np  # noqa: PLC0415
+
+        target = (max(1, round(width * scale)), max(1, round(height * scale)))
+        image = Image.fromarray(cv2.resize(np.asarray(image), target, interpolation=cv2.INTER_AREA))
     buf = io.BytesIO()
     image.save(buf, "JPEG", quality=85)
     return buf.getvalue()
@@ -181,6 +190,8 @@ class ListingImagesPipeline(ImagesPipeline):
         self.formats = tuple(settings.getlist("IMAGES_FORMATS") or DEFAULT_FORMATS)
         self.decoding = threading.BoundedSemaphore(settings.getint("IMAGES_DECODE_THREADS", 2))
         self.thumb_size = max((max(size) for size in (self.thumbs or {}).values()), default=None)
+        self._recently_checked: dict[str, CheckedImage] = {}  # insertion order = age
+        self._recent_lock = threading.Lock()
         if settings.getbool("IMAGES_ALLOW_REDIRECTS", True):
             self._handle_statuses(True)  # CDNs redirect; the SSRF guard re-checks every hop
         _guard_pillow(self.max_pixels)
@@ -228,10 +239,13 @@ class ListingImagesPipeline(ImagesPipeline):
         """Check and store one image (runs in a worker thread); the per-image result."""
         digest = hashlib.sha256(body).hexdigest() if body else None
         try:
-            with self.decoding:  # bounds the memory of concurrent decodes
-                checked = check_image(body, max_bytes=self.max_bytes, max_pixels=self.max_pixels,
-                                      min_width=self.min_width, min_height=self.min_height,
-                                      thumb_size=self.thumb_size, formats=self.formats)
+            checked = self._recently_checked.get(digest) if digest else None
+            if checked is None:
+                with self.decoding:  # bounds the memory of concurrent decodes
+                    checked = check_image(body, max_bytes=self.max_bytes, max_pixels=self.max_pixels,
+                                          min_width=self.min_width, min_height=self.min_height,
+                                          thumb_size=self.thumb_size, formats=self.formats)
+                self._remember(digest, checked)
         except ImageRejected as e:
             logger.info("image not stored (%s): %s", e, url)
             return image_result(url, sha256=digest, bytes=len(body), error=str(e))
@@ -243,6 +257,17 @@ class ListingImagesPipeline(ImagesPipeline):
             return image_result(url, sha256=digest, bytes=len(body), error=f"blob store failed: {e}"[:500])
         return image_result(url, sha256=digest, path=path, thumb_path=thumb_path, width=checked.width,
                             height=checked.height, bytes=len(body))
+
+    def _remember(self, digest: str | None, checked: CheckedImage) -> None:
+        """Keep the last RECENT_IMAGES checked images by content: listings reuse photos (one
+        product photo on many listings, official photos on counterfeit ones), and the same bytes
+        always decode to the same result, so they are decoded once."""
+        if digest is None:
+            return
+        with self._recent_lock:
+            self._recently_checked[digest] = checked
+            while len(self._recently_checked) > RECENT_IMAGES:
+                self._recently_checked.pop(next(iter(self._recently_checked)))
 
     def media_failed(self, failure, request, info):
         error = failure.value

@@ -195,3 +195,45 @@ def test_demo_page_extracts_to_its_catalogue_entry(item):
 def test_visible_text_entities_are_decoded_once():
     # "&amp;amp;" in the HTML is the literal text "&amp;" on screen; only JSON-LD gets the extra decode.
     assert extract_listing("<h1>A &amp;amp; B</h1>", URL)["title"] == "A &amp; B"
+
+
+def test_old_price_prefilter_covers_every_old_text_branch():
+    # may_show_old_price skips the regex unless one of these words is on the page: a branch of
+    # _OLD_TEXT with no word in the list would silently lose struck-through prices.
+    from crawlers import extract_visible as vis
+
+    for branch in vis._OLD_TEXT.pattern.split("|"):
+        literal = branch.replace("\\b", "").replace("\\.", ".").casefold()
+        assert any(word in literal for word in vis._OLD_TEXT_WORDS), branch
+
+
+def test_structured_price_gives_way_to_visible_sale_price_only_when_old_price_shown():
+    from crawlers.extraction import extract_listing
+
+    ld = ('<script type="application/ld+json">{"@type": "Product", "name": "Kettle", '
+          '"offers": {"price": "99.00", "priceCurrency": "EUR"}}</script>')
+    struck = extract_listing(f'<html><head>{ld}</head><body><h1>Kettle</h1><del>€99.00</del> '
+                             f'<span class="price">€79.00</span><button>Add to cart</button></body></html>',
+                             "https://shop.example.de/p/1")
+    assert (struck["price_low"], struck["currency"]) == ("79.00", "EUR")
+    plain = extract_listing(f'<html><head>{ld}</head><body><h1>Kettle</h1>'
+                            f'<span class="price">€79.00</span></body></html>', "https://shop.example.de/p/1")
+    assert plain["price_low"] == "99.00"
+
+
+def test_out_of_stock_prefilter_covers_every_branch():
+    from crawlers import extract_visible as vis
+
+    # Expand the pattern's two groups so that splitting on "|" yields plain phrases.
+    pattern = vis._OUT_OF_STOCK.pattern.replace("(?:mehr )?", "").replace("(?:laos|saadaval)", "laos")
+    assert "(" not in pattern, "a new group in _OUT_OF_STOCK: expand it here"
+    for branch in pattern.split("|"):
+        assert any(word in branch.casefold() for word in vis._OUT_OF_STOCK_WORDS), branch
+
+
+def test_out_of_stock_split_across_lines_and_nodes_is_still_found():
+    from crawlers.extraction import extract_listing
+
+    page = '<h1>Kettle</h1><div><span class="price">¥88</span><p>Sold\n   <b>out</b></p></div>'
+    assert extract_listing(page, "https://shop.example.cn/i/1")["availability"] == "OutOfStock"
+    assert extract_listing(page.replace("Sold", "Sole"), "https://shop.example.cn/i/1")["availability"] is None

@@ -148,6 +148,23 @@ def test_pipeline_stores_original_bytes_content_addressed(pipeline):
     assert pipeline.store_image("http://mirror/same.jpg", JPEG)["path"] == result["path"]
 
 
+def test_same_bytes_decoded_once_and_stored_again_if_the_blob_went(pipeline, monkeypatch):
+    import crawlers.images as images
+
+    decodes = []
+    real = images.check_image
+    monkeypatch.setattr(images, "check_image", lambda data, **kw: decodes.append(1) or real(data, **kw))
+    first = pipeline.store_image("http://shop/a.jpg", JPEG)
+    pipeline.blobs.path(first["thumb_path"]).unlink()  # e.g. housekeeping removed it meanwhile
+    second = pipeline.store_image("http://shop/b.jpg", JPEG)
+    assert len(decodes) == 1
+    assert {k: v for k, v in second.items() if k != "url"} == {k: v for k, v in first.items() if k != "url"}
+    assert pipeline.blobs.exists(second["thumb_path"]) and pipeline.blobs.exists(second["path"])
+    other = encode(Image.new("RGB", (300, 300), "red"), "JPEG")
+    assert pipeline.store_image("http://shop/c.jpg", other)["sha256"] != first["sha256"]
+    assert len(decodes) == 2
+
+
 def test_pipeline_records_a_rejected_image_and_stores_nothing(pipeline, tmp_path):
     result = pipeline.store_image("http://shop/img/bomb.png", png_declaring(30000, 30000))
     assert result["path"] is None and result["thumb_path"] is None and "too many pixels" in result["error"]
