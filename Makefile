@@ -5,11 +5,15 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast install constraints clean system-packages
+.PHONY: demo test test-fast install constraints clean system-packages eval-sources
 
 # Cheap when all is present; runs every time so a machine that lost a package gets it back.
 system-packages:
 	scripts/ensure-system-packages.sh
+
+# The logo evaluation set's sources (npm logo packages, Debian photographs): tests only.
+eval-sources:
+	scripts/ensure-logo-eval-sources.sh
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,11 +26,11 @@ install: system-packages $(STAMP)
 demo: system-packages $(STAMP)
 	$(VENV)/bin/cluewatch demo
 
-test: system-packages $(STAMP)
+test: system-packages eval-sources $(STAMP)
 	$(VENV)/bin/pytest
 
 # Unit tests only (no services): quick feedback while editing.
-test-fast: $(STAMP)
+test-fast: eval-sources $(STAMP)
 	$(VENV)/bin/pytest -m "not service"
 
 # Re-pin after changing dependencies in pyproject.toml.

@@ -42,3 +42,23 @@ def migrate_metadata(env=os.environ) -> None:
     if done.returncode != 0:
         raise RuntimeError(f"airflow db migrate failed:\n{done.stderr[-3000:]}")
 
+
+
+def ensure_pools(sources, *, slots: int = 1) -> list[str]:
+    """Create the pool of each source's platform (cluewatch.jobs.crawl.pool_for_platform) that does
+    not exist yet, with `slots` slots; existing pools are left as they are (an operator may have
+    resized one with `airflow pools set`). Returns the pools created. Airflow must be configured
+    (its metadata database reachable). The scheduler never starts a task whose pool is missing;
+    dag.test() ignores pools, so the demo and tests create them anyway to run like production."""
+    from airflow.models.pool import Pool
+
+    from cluewatch.jobs.crawl import pool_for_platform
+
+    created = []
+    for platform in sorted({s.platform for s in sources}):
+        name = pool_for_platform(platform)
+        if name in created or Pool.get_pool(name) is not None:
+            continue
+        Pool.create_or_update_pool(name, slots, f"crawls of {platform} (cluewatch)", include_deferred=False)
+        created.append(name)
+    return created

@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import time
 
 
 def _cmd_demo(args) -> int:
@@ -73,33 +72,59 @@ def _cmd_detect(args) -> int:
 
 
 def _cmd_relay(args) -> int:
-    from cluewatch.jobs.publish import publish_outbox
+    import signal
+    import threading
+
     from cluewatch.runtime import ServiceNotConfigured, database_url, kafka_bootstrap
-    from sinks.db import connect
-    from sinks.relay import RelayError
+    from sinks.relay import Relay
 
     try:
         bootstrap = kafka_bootstrap()
     except ServiceNotConfigured as exc:
         print(f"cluewatch relay: {exc}", file=sys.stderr)
         return 2
-    conn = connect(database_url())
+    _log_info("sinks", quiet_kafka=not args.verbose)
+    stop = threading.Event()
+    # SIGTERM (docker stop, Airflow, the tests) ends the loop between batches: nothing half-marked.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    relay = Relay(database_url(), bootstrap, batch_size=args.batch_size)
     try:
-        while True:
-            try:
-                stats = publish_outbox(conn, bootstrap)
-                if stats.published or stats.failed:
-                    print(f"published {stats.published}, failed {stats.failed}", flush=True)
-            except RelayError as exc:
-                # The rows stay in the outbox; the next round retries them.
-                print(f"cluewatch relay: {exc}", file=sys.stderr, flush=True)
-                if args.once:
-                    return 1
-            if args.once:
-                return 0
-            time.sleep(args.interval)
+        stats = relay.run(stop=stop, interval=args.interval, once=args.once)
     finally:
-        conn.close()
+        relay.close()
+    print(f"published {stats.published}, dead-lettered {stats.dead_lettered}, failed {stats.failed}", flush=True)
+    return 0
+
+
+def _log_info(*loggers: str, quiet_kafka: bool = True) -> None:
+    """Our logfmt lines at INFO on stderr; kafka-python's own connection chatter only with -v."""
+    for name in loggers:
+        logging.getLogger(name).setLevel(logging.INFO)
+    if quiet_kafka:
+        logging.getLogger("kafka").setLevel(logging.CRITICAL)
+
+
+def _cmd_consume(args) -> int:
+    import signal
+    import threading
+
+    from cluewatch.runtime import ServiceNotConfigured, database_url, kafka_bootstrap
+    from sinks.consumer import PostgresSink, StdoutSink, consume
+
+    try:
+        bootstrap = kafka_bootstrap()
+    except ServiceNotConfigured as exc:
+        print(f"cluewatch consume: {exc}", file=sys.stderr)
+        return 2
+    _log_info("sinks", quiet_kafka=not args.verbose)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    sink = PostgresSink(database_url()) if args.sink == "postgres" else StdoutSink(seen_capacity=args.seen)
+    stats = consume(bootstrap, args.topic, sink, group=args.group, from_beginning=args.from_beginning,
+                    max_messages=args.max_messages, idle_timeout=args.idle_timeout, stop=stop)
+    print(f"received {stats.received}, written {stats.written}, duplicates {stats.duplicates}, "
+          f"invalid {stats.invalid}", file=sys.stderr, flush=True)
+    return 0
 
 
 def _cmd_status(args) -> int:
@@ -112,16 +137,9 @@ def _cmd_status(args) -> int:
         st = pipeline_status(conn, days=args.days)
     finally:
         conn.close()
-    age = "" if st.oldest_pending_seconds is None else f", oldest waiting {st.oldest_pending_seconds:.0f} s"
-    print(f"outbox: {st.outbox_pending} events to publish{age}; {st.outbox_quarantined} quarantined")
-    print("last crawl per source:")
-    for c in st.last_crawls:
-        when = c["finished_at"].isoformat(timespec="seconds") if c["finished_at"] else "never"
-        state = "" if c["status"] is None else f" {c['status']}{'' if c['complete'] else ' (incomplete)'}"
-        print(f"  {c['source']:20s} {when}{state}; {c['live_listings']} live listings")
-    print(f"suspects per day (last {args.days} days):")
-    for day, n in st.suspects_per_day:
-        print(f"  {day} {n}")
+    from sinks.status import format_status
+
+    print(format_status(st, days=args.days))
     return 0
 
 
@@ -135,6 +153,19 @@ def _cmd_eval_text(args) -> int:
     from cluewatch.textmatch_cli import run_eval_text
 
     return run_eval_text(args.registry, args.labels, sys.stdout)
+
+
+def _cmd_match_logo(args) -> int:
+    from cluewatch.logomatch_cli import run_match_logo
+
+    return run_match_logo(args.registry, args.input, sys.stdout, sys.stderr, args.detector)
+
+
+def _cmd_eval_logo(args) -> int:
+    from cluewatch.logomatch_cli import run_eval_logo
+
+    return run_eval_logo(args.labels, args.registry, sys.stdout, sys.stderr,
+                         tuple(args.detector or ("default", "baseline")), args.limit)
 
 
 def _cmd_extract(args) -> int:
@@ -179,6 +210,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--registry", required=True, help="registry YAML")
     p.add_argument("--input", required=True, help='JSONL: {"id", "title", "seller"?, "category"?} per line')
     p.set_defaults(func=_cmd_match_text)
+    p = match.add_parser("logo", help="find registered logos in images (boxes in the image's pixels)")
+    p.add_argument("--registry", required=True, help="registry YAML (marks with logos)")
+    p.add_argument("--input", required=True, help='JSONL: {"id", "image"} per line; paths relative to the file')
+    p.add_argument("--detector", choices=("default", "baseline"), default="default",
+                   help="default: detectors.logo.detect; baseline: the per-logo SIFT tutorial recipe")
+    p.set_defaults(func=_cmd_match_logo)
 
     ev = sub.add_parser("eval", help="measure a detector on labelled data").add_subparsers(
         dest="eval_command", required=True)
@@ -186,13 +223,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--registry", required=True, help="registry YAML")
     p.add_argument("--labels", required=True, help="labelled JSONL (see tests/data/text_eval/README.md)")
     p.set_defaults(func=_cmd_eval_text)
+    p = ev.add_parser("logo", help="precision, recall, mean IoU and time per image of the logo detectors")
+    p.add_argument("--labels", required=True, help="labels.jsonl of a logo evaluation set (docs/logo-detector.md)")
+    p.add_argument("--registry", help="registry YAML (default: registry.yaml beside the labels)")
+    p.add_argument("--detector", action="append", choices=("default", "baseline"),
+                   help="detector to measure; repeat for several (default: both, side by side)")
+    p.add_argument("--limit", type=int, help="only the first N images")
+    p.set_defaults(func=_cmd_eval_logo)
 
     p = sub.add_parser("extract", help="extract listing fields from saved pages (nothing is fetched)")
     p.add_argument("--input", required=True, help='JSONL: {"id", "url", "html_path"} per line')
     p.add_argument("--output", help="write JSONL here instead of stdout")
     p.set_defaults(func=_cmd_extract)
 
-    p = sub.add_parser("status", help="outbox backlog, last crawl per source, suspects per day")
+    p = sub.add_parser("status", help="outbox backlog, last crawl per source, suspects per day, task failures, takedown checks")
     p.add_argument("--days", type=int, default=7, help="days of suspects to count (default 7)")
     p.set_defaults(func=_cmd_status)
 
@@ -201,8 +245,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("relay", help="relay the outbox to Kafka (continuously, or --once)")
     p.add_argument("--once", action="store_true", help="relay what is pending and exit")
-    p.add_argument("--interval", type=float, default=5.0, help="seconds between rounds (default 5)")
+    p.add_argument("--interval", type=float, default=1.0, help="seconds between polls of an empty outbox (default 1)")
+    p.add_argument("--batch-size", type=int, default=2000, help="rows claimed per batch (default 2000)")
     p.set_defaults(func=_cmd_relay)
+
+    p = sub.add_parser("consume", help="reference consumer: a topic into stdout JSONL or PostgreSQL, "
+                                       "de-duplicated by event_id, offsets committed after each batch")
+    p.add_argument("--topic", required=True, help="e.g. cluewatch.suspects.v1")
+    p.add_argument("--group", default="cluewatch-case-system", help="consumer group (default cluewatch-case-system)")
+    p.add_argument("--sink", choices=("stdout", "postgres"), default="stdout",
+                   help="stdout: JSONL (de-dup within --seen events); postgres: table consumed_events "
+                        "in CLUEWATCH_DATABASE_URL (exact de-dup)")
+    p.add_argument("--from-beginning", action="store_true",
+                   help="start at the oldest message when the group has no committed offset yet")
+    p.add_argument("--max-messages", type=int, help="stop after this many messages")
+    p.add_argument("--idle-timeout", type=float, help="stop after this many seconds without a message")
+    p.add_argument("--seen", type=int, default=100_000, help="stdout sink: event ids remembered for de-dup")
+    p.set_defaults(func=_cmd_consume)
     return parser
 
 

@@ -129,6 +129,12 @@ def run_demo(settings: Settings | None = None, out=None) -> DemoResult:
         bag = DagBag(dag_folder=str(airflow_env.DAGS_FOLDER))
         if bag.import_errors:
             raise RuntimeError(f"DAG import errors: {bag.import_errors}")
+        from cluewatch.sources import load_sources
+
+        # The crawl tasks run in per-platform pools; a scheduler would never start them without.
+        created = airflow_env.ensure_pools(load_sources(sources_path))
+        if created:
+            progress.detail(f"Airflow pools created: {', '.join(created)}")
         crawl_ids = sorted(d for d in bag.dag_ids if d.startswith("crawl_"))
         progress(f"running {len(crawl_ids)} crawl DAGs through Airflow: {', '.join(crawl_ids)}")
         for dag_id in crawl_ids + ["detect", "publish"]:

@@ -25,6 +25,9 @@ class Mark:
     owner: str | None = None
     nice_classes: tuple[int, ...] = ()
     logos: tuple[str, ...] = ()  # absolute paths, resolved against the registry file
+    # The owner's official product photos (absolute paths): a near-copy on an unauthorized seller's
+    # listing is a "stolen official photo" signal (detectors/official_photo.py).
+    reference_photos: tuple[str, ...] = ()
     authorized_sellers: tuple[str, ...] = ()
     reference_prices: tuple[ReferencePrice, ...] = ()
 
@@ -90,6 +93,9 @@ class Finding:
     score: float
     evidence: dict = field(default_factory=dict)
     reason: str = ""
+    # Evidence files (e.g. the photo with the logo's box drawn): name -> (bytes, suffix). The detect
+    # job stores each in the blob store and records its key as evidence[name].
+    attachments: dict = field(default_factory=dict)
 
 
 SOURCE_KINDS = ("ecommerce", "tradefair", "market")

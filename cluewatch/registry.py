@@ -22,7 +22,8 @@ MAX_BYTES = 20 * 1024 * 1024
 ID_PATTERN = r"[a-z0-9-]+"
 ID_MAX_LEN = 100  # ids travel in Kafka messages, URLs and file names
 TOP_KEYS = ("marks", "geographical_indications")
-MARK_KEYS = ("id", "names", "reg_no", "owner", "nice_classes", "logos", "authorized_sellers", "reference_prices")
+MARK_KEYS = ("id", "names", "reg_no", "owner", "nice_classes", "logos", "reference_photos", "authorized_sellers",
+             "reference_prices")
 GI_KEYS = ("id", "name", "region", "products", "authorized_producers")
 PRICE_KEYS = ("product", "currency", "price")
 NICE_CLASSES = (1, 45)  # the Nice classification has 45 classes
@@ -126,6 +127,8 @@ def _mark(r: Reader, node, what: str, ids: dict[str, int]) -> Mark | None:
         owner=_optional(r, m, "owner", lambda n: r.string(n, f"{what}.owner")),
         nice_classes=_optional(r, m, "nice_classes", lambda n: _nice_classes(r, n, f"{what}.nice_classes")) or (),
         logos=logos or (),
+        reference_photos=_optional(
+            r, m, "reference_photos", lambda n: _logos(r, n, f"{what}.reference_photos")) or (),
         authorized_sellers=_optional(
             r, m, "authorized_sellers", lambda n: r.string_list(n, f"{what}.authorized_sellers", unique=True)) or (),
         reference_prices=_optional(
@@ -147,7 +150,7 @@ def _nice_classes(r: Reader, node, what: str) -> tuple[int, ...] | None:
 
 
 def _logos(r: Reader, node, what: str) -> tuple[str, ...] | None:
-    """Logo paths made absolute (relative ones are next to the registry file), each checked to exist."""
+    """Image paths (logos, reference photos) made absolute (relative ones are next to the registry file), each checked to exist."""
     items = r.sequence(node, what)
     if items is None:
         return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 from airflow.sdk import dag, task
 
 from cluewatch.assets import OUTBOX
+from cluewatch.dagkit import default_args
 
 
 @dag(
@@ -12,7 +13,7 @@ from cluewatch.assets import OUTBOX
     schedule=[OUTBOX],
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "cluewatch", "retries": 3},
+    default_args=default_args(retries=3),
     tags=["cluewatch", "publish"],
 )
 def publish_dag():

@@ -67,23 +67,34 @@ def _admin(bootstrap: str) -> KafkaAdminClient:
         raise KafkaUnavailable(bootstrap, e) from e
 
 
-def ensure_topics(bootstrap: str, topics: dict[str, int], replication_factor: int = 1) -> list[str]:
-    """Create the missing ones of `topics` ({name: partitions}); returns the names created.
+def ensure_topics(bootstrap: str, topics: dict, replication_factor: int | None = None) -> list[str]:
+    """Create the missing ones of `topics`; returns the names created.
+
+    `topics` maps a name to a partition count, or to a `sinks.topics.TopicSpec` (partitions,
+    retention and the other topic configs). `replication_factor` None means 3 where the cluster has
+    3+ brokers, else the broker count (see sinks.topics.replication_factor_for).
 
     Idempotent: existing topics are left as they are (also when they have another partition
     count — repartitioning would reshuffle keys), and a concurrent creator is not an error.
     Returns once every topic has a leader for each partition, so producing can start at once.
     """
+    from sinks.topics import replication_factor_for
+
     admin = _admin(bootstrap)
     try:
         existing = set(admin.list_topics())
-        missing = {name: n for name, n in topics.items() if name not in existing}
+        missing = {name: spec for name, spec in topics.items() if name not in existing}
         created = []
         if missing:
-            result = admin.create_topics(
-                {name: {"num_partitions": n, "replication_factor": replication_factor}
-                 for name, n in missing.items()},
-                raise_errors=False)
+            rf = replication_factor_for(len(admin.describe_cluster().get("brokers") or []), replication_factor)
+            requests = {}
+            for name, spec in missing.items():
+                if isinstance(spec, int):
+                    requests[name] = {"num_partitions": spec, "replication_factor": rf}
+                else:
+                    requests[name] = {"num_partitions": spec.partitions, "replication_factor": rf,
+                                      "configs": spec.kafka_configs(rf)}
+            result = admin.create_topics(requests, raise_errors=False)
             for topic in result["topics"]:
                 error = for_code(topic["error_code"])
                 if topic["error_code"] == 0:
@@ -92,7 +103,8 @@ def ensure_topics(bootstrap: str, topics: dict[str, int], replication_factor: in
                     raise error(f"creating topic {topic['name']} at {bootstrap}: {topic.get('error_message')}")
         admin.wait_for_topics(list(topics), timeout_ms=ADMIN_TIMEOUT_MS)
         if created:
-            log.info("created Kafka topics %s at %s", ", ".join(sorted(created)), bootstrap)
+            log.info("created Kafka topics %s at %s (replication factor %s)", ", ".join(sorted(created)),
+                     bootstrap, rf)
         return sorted(created)
     except (KafkaTimeoutError, KafkaConnectionError) as e:
         raise KafkaUnavailable(bootstrap, e) from e

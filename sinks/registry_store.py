@@ -43,12 +43,15 @@ def save_registry(conn, registry: Registry) -> bool:
                        registry_version_id = EXCLUDED.registry_version_id, active = true""",
                 (mark.id, mark.reg_no, mark.owner, list(mark.nice_classes), version_id),
             )
-            for table in ("mark_names", "mark_logos", "authorized_sellers", "reference_prices"):
+            for table in ("mark_names", "mark_logos", "mark_photos", "authorized_sellers", "reference_prices"):
                 cur.execute(f"DELETE FROM {table} WHERE mark_id = %s", (mark.id,))
             for pos, name in enumerate(mark.names):
                 cur.execute("INSERT INTO mark_names VALUES (%s, %s, %s)", (mark.id, pos, name))
             for pos, path in enumerate(mark.logos):
                 cur.execute("INSERT INTO mark_logos VALUES (%s, %s, %s, %s)",
+                            (mark.id, pos, path, _file_sha256(path)))
+            for pos, path in enumerate(mark.reference_photos):
+                cur.execute("INSERT INTO mark_photos VALUES (%s, %s, %s, %s)",
                             (mark.id, pos, path, _file_sha256(path)))
             for seller in dict.fromkeys(mark.authorized_sellers):
                 cur.execute("INSERT INTO authorized_sellers VALUES (%s, %s)", (mark.id, seller))
@@ -86,6 +89,7 @@ def load_active_registry(conn) -> Registry | None:
             return None
         names = _grouped(cur, "SELECT mark_id, name FROM mark_names ORDER BY mark_id, position")
         logos = _grouped(cur, "SELECT mark_id, path FROM mark_logos ORDER BY mark_id, position")
+        photos = _grouped(cur, "SELECT mark_id, path FROM mark_photos ORDER BY mark_id, position")
         sellers = _grouped(cur, "SELECT mark_id, seller_name FROM authorized_sellers ORDER BY 1, 2")
         prices = _grouped(cur, """SELECT mark_id, product, currency, price FROM reference_prices
                                   ORDER BY mark_id, position""")
@@ -93,6 +97,7 @@ def load_active_registry(conn) -> Registry | None:
         marks = tuple(
             Mark(id=mid, names=tuple(names.get(mid, ())), reg_no=reg_no, owner=owner,
                  nice_classes=tuple(nice or ()), logos=tuple(logos.get(mid, ())),
+                 reference_photos=tuple(photos.get(mid, ())),
                  authorized_sellers=tuple(sellers.get(mid, ())),
                  reference_prices=tuple(ReferencePrice(p, c and c.strip(), Decimal(v))
                                         for p, c, v in prices.get(mid, ())))

@@ -1,18 +1,17 @@
-"""Publish step: relay the outbox to Kafka (topics created on first use)."""
+"""Publish step: relay the outbox to Kafka (topics created on first use, with their settings)."""
 from __future__ import annotations
 
-from cluewatch.settings import DECISIONS_TOPIC, SUSPECTS_TOPIC, TAKEDOWNS_TOPIC
-from sinks.kafka_client import ensure_topics, make_producer
-from sinks.relay import RelayStats, relay_all
-
-# Partitions per topic: keyed by listing id / platform, so order per key is kept.
-TOPICS = {SUSPECTS_TOPIC: 3, TAKEDOWNS_TOPIC: 3, DECISIONS_TOPIC: 3}
+from sinks.kafka_client import make_producer
+from sinks.relay import RELAY_PRODUCER_SETTINGS, Relay, RelayStats
+from sinks.topics import ensure_all
 
 
 def publish_outbox(conn, bootstrap: str, *, progress=None) -> RelayStats:
-    ensure_topics(bootstrap, TOPICS)
-    producer = make_producer(bootstrap)
+    """Drain the outbox once (what the publish DAG runs). A broker that cannot be reached raises
+    KafkaUnavailable before anything is claimed; rows that fail stay in the outbox (RelayError)."""
+    ensure_all(bootstrap)
+    producer = make_producer(bootstrap, **RELAY_PRODUCER_SETTINGS)
     try:
-        return relay_all(conn, producer, progress=progress)
+        return Relay(conn=conn, producer=producer).drain(progress)
     finally:
         producer.close(timeout=10)

@@ -146,8 +146,10 @@ def free_ports(count: int) -> list[int]:
             s.close()
 
 
-def _port_free(port: int) -> bool:
+def _port_free(port: int, *, reuse: bool = False) -> bool:
     with socket.socket() as s:
+        if reuse:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
@@ -190,6 +192,11 @@ def server_properties(*, broker_port: int, controller_port: int, log_dir: Path) 
         "share.coordinator.state.topic.replication.factor": 1,
         "share.coordinator.state.topic.min.isr": 1,
         "group.initial.rebalance.delay.ms": 0,  # consumers in tests get partitions at once
+        # After a crash (kill(), then restart()) the controller waits for the dead incarnation's
+        # session to expire before it lets the broker in: 9 s by default, 3 s here (one JVM, no
+        # network between broker and controller: heartbeats are never late for long).
+        "broker.session.timeout.ms": 3000,
+        "broker.heartbeat.interval.ms": 500,
     }
     return "".join(f"{k}={v}\n" for k, v in props.items())
 
@@ -297,14 +304,44 @@ class LocalKafkaBroker:
             raise KafkaBrokerError(f"formatting the KRaft storage took over {e.timeout:.0f} s") from e
         if fmt.returncode != 0:
             raise KafkaBrokerError("formatting the KRaft storage failed:\n" + _tail(fmt.stdout + fmt.stderr))
-        with open(self.run_dir / "stdout.log", "wb") as out:  # JVM-level errors (log4j has the rest)
+        self._launch(java, lib)
+        self._wait_ready(deadline)
+
+    def _launch(self, java: str, lib: Path) -> None:
+        with open(self.run_dir / "stdout.log", "ab") as out:  # JVM-level errors (log4j has the rest)
             self.process = subprocess.Popen(
-                self._java_cmd(java, lib, self.heap) + ["kafka.Kafka", str(config)],
+                self._java_cmd(java, lib, self.heap) + ["kafka.Kafka", str(self.run_dir / "server.properties")],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True,  # own process group: stop() signals the JVM, never us
                 preexec_fn=_parent_death_signal())
         atexit.register(self.stop)  # an aborted test session must not leave a JVM behind
+
+    def kill(self) -> None:
+        """Crash the broker: SIGKILL, no clean shutdown. Data, ports and cluster id are kept, so
+        `restart()` brings the same broker back (as after a power cut of the JVM). For fault tests."""
+        proc, self.process = self.process, None
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+    def restart(self) -> "LocalKafkaBroker":
+        """Start the JVM again on the same ports and data dir (after `kill()` or a crash); returns
+        once it answers. Kafka recovers its logs from the unclean shutdown itself."""
+        if self.run_dir is None or not (self.run_dir / "server.properties").exists():
+            raise KafkaBrokerError("the local Kafka broker was never started (or was stopped): nothing to restart")
+        if self.process is not None and self.process.poll() is None:
+            raise KafkaBrokerError(f"the local Kafka broker on {self.bootstrap} is still running")
+        started = time.monotonic()
+        deadline = started + self.start_timeout
+        # Connections the dead JVM held linger in TIME_WAIT; Kafka binds with SO_REUSEADDR (as the
+        # check here does), so only another listener on the port would stop it.
+        while not _port_free(self.port, reuse=True) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        self._launch(find_java(), resolve_broker_classpath(self.cache_dir, log=self.log))
         self._wait_ready(deadline)
+        self.log(f"Kafka {KAFKA_VERSION} broker restarted on {self.bootstrap} in {time.monotonic() - started:.1f} s")
+        return self
 
     def _logs(self) -> str:
         parts = []

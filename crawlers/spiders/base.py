@@ -15,6 +15,9 @@ from crawlers.extraction import extract_listing
 from crawlers.middlewares import PAGE_META
 from crawlers.items import Listing, PageBody
 
+# Settings that turn a crawl into a takedown check of given listing URLs (see verify_requests).
+VERIFY_URLS = "CLUEWATCH_VERIFY_URLS"
+VERIFY_REPORT = "CLUEWATCH_VERIFY_REPORT"
 # Selector keys that crawlers.extraction applies to an item page; the rest steer the crawl.
 EXTRACTION_KEYS = ("title", "description", "brand", "price", "seller_name", "category", "image")
 # Query parameters that carry a listing id on sites with URLs like item.php?id=123.
@@ -101,8 +104,56 @@ class ListingSpider(scrapy.Spider):
         return list(dict.fromkeys(urls))
 
     def start_requests_for(self, callback):
+        verify = self.settings.getlist(VERIFY_URLS) if getattr(self, "settings", None) else []
+        if verify:  # takedown check: just these listing pages, nothing followed, nothing stored
+            yield from self.verify_requests(verify)
+            return
         for url in self.start_urls_for_crawl():
             yield scrapy.Request(url, callback=callback, meta={PAGE_META: "list"})
+
+    # ------------------------------------------------------------------ takedown checks
+    # `--set CLUEWATCH_VERIFY_URLS='[...]' --set CLUEWATCH_VERIFY_REPORT=path` (cluewatch.jobs.verify):
+    # fetch each listing URL as an item page — through the same SSRF guard, robots.txt, throttling
+    # and conditional-request / removal bookkeeping (304 → still there, 404/410 → marked removed) —
+    # and write {url: {"status": http status or null, "live": bool or null, "error": str or null}}.
+
+    def verify_requests(self, urls):
+        self.verify_outcomes = {}
+        for url in dict.fromkeys(urls):
+            yield scrapy.Request(url, callback=self.verify_page, errback=self.verify_failed,
+                                 meta={PAGE_META: "item", "verify_url": url}, dont_filter=True)
+
+    def verify_page(self, response):
+        url = response.meta["verify_url"]
+        _, _, fragment = url.partition("#")
+        # An inline product (seller-page URL#product id) is gone when its block is gone.
+        live = not fragment or bool(response.xpath(
+            "//*[@data-product-id=$p or @data-id=$p or @id=$p]", p=fragment))
+        self.verify_outcomes[url] = {"status": response.status, "live": live, "error": None}
+        return []
+
+    def verify_failed(self, failure):
+        from scrapy.spidermiddlewares.httperror import HttpError
+
+        from crawlers.middlewares import NotModified
+
+        url = failure.request.meta.get("verify_url", failure.request.url)
+        if failure.check(HttpError):
+            status = failure.value.response.status
+            outcome = {"status": status, "live": None if status not in (404, 410) else False, "error": None}
+        elif failure.check(NotModified):
+            outcome = {"status": 304, "live": True, "error": None}
+        else:
+            outcome = {"status": None, "live": None, "error": f"{failure.type.__name__}: {failure.value}"[:500]}
+        self.verify_outcomes[url] = outcome
+
+    def closed(self, reason):
+        path = self.settings.get(VERIFY_REPORT) if getattr(self, "settings", None) else None
+        if path and hasattr(self, "verify_outcomes"):
+            import json
+
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump({"finish_reason": reason, "outcomes": self.verify_outcomes}, f)
 
     def follow_next(self, response, callback, **kwargs):
         """Requests for the next page: the `next_page` selector, else a link reading "next"/"下一页".

@@ -1,5 +1,6 @@
 """Listings, versions and the registry in a real PostgreSQL."""
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -82,11 +83,15 @@ def test_hash_ignores_capture_time_but_not_content():
     assert content_sha256(listing()) != content_sha256(listing(title="雪碧 500ml"))
 
 
+SPRITE_PHOTO = Path(__file__).resolve().parents[2] / "cluewatch" / "demo_sites" / "logos" / "sprite.png"
+
+
 def registry(sha="1" * 64, marks=None):
     marks = marks if marks is not None else (
         Mark(id="sprite", names=("Sprite", "雪碧"), reg_no="123456", owner="Coca-Cola",
              nice_classes=(32,), authorized_sellers=("可口可乐官方旗舰店",),
-             reference_prices=(ReferencePrice("Sprite 330ml x24", "CNY", Decimal("48.0")),)),
+             reference_prices=(ReferencePrice("Sprite 330ml x24", "CNY", Decimal("48.0")),),
+             reference_photos=(str(SPRITE_PHOTO),)),
         Mark(id="nike", names=("Nike",)),
     )
     return Registry(marks=marks, geographical_indications=(
@@ -102,6 +107,7 @@ def test_registry_round_trip_and_versions(db):
     assert sprite.names == ("Sprite", "雪碧") and sprite.nice_classes == (32,)
     assert sprite.reference_prices[0].price == Decimal("48.00")
     assert sprite.authorized_sellers == ("可口可乐官方旗舰店",)
+    assert sprite.reference_photos == (str(SPRITE_PHOTO),) and loaded.mark("nike").reference_photos == ()
     assert loaded.geographical_indications[0].products == ("苹果",)
     # A new version without nike deactivates it (findings may still refer to it).
     assert save_registry(db, registry(sha="2" * 64, marks=(Mark(id="sprite", names=("雪碧",)),)))

@@ -35,6 +35,18 @@ PROBE = textwrap.dedent("""
             "outlets": [[o.name for o in t.outlets] for t in dag.tasks],
             "catchup": dag.catchup,
             "max_active_runs": dag.max_active_runs,
+            "params": sorted(dag.params.keys()),
+            "owners": sorted({t.owner for t in dag.tasks}),
+            "pools": {t.task_id: t.pool for t in dag.tasks},
+            "mapped": sorted(t.task_id for t in dag.tasks if "Mapped" in type(t).__name__),
+            "backoff": [t.retry_exponential_backoff for t in dag.tasks],
+            "max_retry_delay": [t.max_retry_delay.total_seconds() if t.max_retry_delay else None
+                                for t in dag.tasks],
+            "execution_timeout": [t.execution_timeout.total_seconds() if t.execution_timeout else None
+                                  for t in dag.tasks],
+            "failure_callbacks": [[f"{c.__module__}.{c.__qualname__}" for c in t.on_failure_callback]
+                                  for t in dag.tasks],
+            "upstream": {t.task_id: sorted(t.upstream_task_ids) for t in dag.tasks},
         }
     print("RESULT " + json.dumps(out))
 """)
@@ -59,11 +71,16 @@ def parse_dags(tmp_path, sources=ROOT / "tests/data/sources.yaml"):
     return json.loads(line[len("RESULT "):])
 
 
+ALL_DAGS = {"crawl_test-shop", "crawl_test-fair", "crawl_test-market", "detect", "publish", "rescan",
+            "housekeeping", "verify_takedowns"}
+RECORD_FAILURE = "cluewatch.jobs.failures.record_task_failure"
+
+
 def test_dags_import_cleanly_and_are_wired(tmp_path):
     result = parse_dags(tmp_path)
     assert result["errors"] == {}
     dags = result["dags"]
-    assert set(dags) == {"crawl_test-shop", "crawl_test-fair", "crawl_test-market", "detect", "publish"}
+    assert set(dags) == ALL_DAGS
     # crawl DAGs follow sources.yaml schedules and update the listings asset
     assert dags["crawl_test-shop"]["schedule"] == "@hourly"
     assert dags["crawl_test-fair"]["schedule"] == "30 2 * * *"
@@ -72,16 +89,42 @@ def test_dags_import_cleanly_and_are_wired(tmp_path):
     assert "tradefair" in dags["crawl_test-fair"]["tags"]
     # detect runs on the listings asset and feeds the outbox asset, which schedules publish
     assert "cluewatch_listings" in dags["detect"]["schedule"]
-    assert dags["detect"]["tasks"] == ["sync_registry", "score_listings"]
-    assert dags["detect"]["outlets"] == [[], ["cluewatch_outbox"]]
+    assert dict(zip(dags["detect"]["tasks"], dags["detect"]["outlets"])) == {
+        "sync_registry": ["cluewatch_registry_changes"], "plan_batches": [], "score_batch": [],
+        "report": ["cluewatch_outbox"]}
     assert "cluewatch_outbox" in dags["publish"]["schedule"]
+    # rescan runs on the registry asset the detect DAG emits through its alias
+    assert "cluewatch_registry" in dags["rescan"]["schedule"]
+    assert dict(zip(dags["rescan"]["tasks"], dags["rescan"]["outlets"]))["report"] == ["cluewatch_outbox"]
     for dag in dags.values():
         assert dag["catchup"] is False and dag["max_active_runs"] == 1
         assert all(r >= 1 for r in dag["retries"]), "every task retries at least once"
         assert "cluewatch" in dag["tags"]
+        assert dag["owners"] == ["cluewatch"]
+        assert all(b == 2.0 for b in dag["backoff"]), "retries back off exponentially"
+        assert all(d for d in dag["max_retry_delay"]) and all(t for t in dag["execution_timeout"])
+        assert all(RECORD_FAILURE in cbs for cbs in dag["failure_callbacks"]), "failures are recorded"
+
+
+def test_crawls_share_a_pool_per_platform_and_scoring_is_mapped(tmp_path):
+    dags = parse_dags(tmp_path)["dags"]
+    assert dags["crawl_test-shop"]["pools"] == {"crawl": "crawl_testshop"}
+    assert dags["crawl_test-fair"]["pools"] == {"crawl": "crawl_testfair"}
+    assert dags["crawl_test-shop"]["params"] == ["max_pages"]
+    # takedown recrawls go through the same per-platform pools as the crawls
+    assert dags["verify_takedowns"]["pools"] == {
+        "verify_test-shop": "crawl_testshop", "verify_test-fair": "crawl_testfair",
+        "verify_test-market": "crawl_testmarket"}
+    for dag_id in ("detect", "rescan"):
+        assert dags[dag_id]["mapped"] == ["score_batch"]
+        assert dags[dag_id]["upstream"]["score_batch"] == ["plan_batches"]
+        assert dags[dag_id]["upstream"]["report"] == ["score_batch"]
+        assert dags[dag_id]["params"] == ["batch_size", "mark_id", "since", "until"]
+    assert dags["detect"]["upstream"]["plan_batches"] == ["sync_registry"]
+    assert dags["housekeeping"]["params"] == ["dry_run", "image_days", "page_days"]
 
 
 def test_missing_sources_file_gives_no_crawl_dags_but_no_error(tmp_path):
     result = parse_dags(tmp_path, sources=tmp_path / "absent.yaml")
     assert result["errors"] == {}
-    assert set(result["dags"]) == {"detect", "publish"}
+    assert set(result["dags"]) == {"detect", "publish", "rescan", "housekeeping", "verify_takedowns"}

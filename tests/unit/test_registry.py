@@ -541,3 +541,23 @@ def test_yaml_module_constructs_no_python_objects(tmp_path):
         """)
     assert check_registry(path)
     assert not marker.exists()
+
+
+def test_reference_photos_resolved_next_to_the_file_and_checked_like_logos(tmp_path):
+    (tmp_path / "photos").mkdir()
+    shutil.copy(SPRITE_PNG, tmp_path / "photos" / "can.png")
+    path = write(tmp_path, """
+        marks:
+          - id: a
+            names: [A]
+            reference_photos: [photos/can.png]
+          - id: b
+            names: [B]
+            reference_photos:
+              - photos/gone.jpg
+        """)
+    got = found(check_registry(path))
+    assert [line for line, _ in got] == [8]
+    assert got[0][1].startswith("marks[1].reference_photos[0] 'photos/gone.jpg': file not found")
+    path.write_text(path.read_text().replace("photos/gone.jpg", "photos/can.png"))
+    assert load_registry(path).mark("a").reference_photos == (str(tmp_path / "photos" / "can.png"),)

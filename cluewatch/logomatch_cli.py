@@ -1,0 +1,156 @@
+"""`cluewatch match logo` and `cluewatch eval logo`: the logo detectors over JSONL files.
+
+Contract (DESIGN.md, "Offline batch commands"): one output line per input line, carrying the
+input's id and an "error" key (null when fine); a bad image or bad line is an error line, never a
+crash and never a missing line. Exit 0 when every line was answered; non-zero with a one-line
+message naming the file only when the command cannot run at all (bad registry, unreadable input).
+Image paths are relative to the input (or labels) file's directory; nothing is fetched.
+
+    run_match_logo("registry.yaml", "images.jsonl", sys.stdout, sys.stderr)
+    run_eval_logo("labels.jsonl", None, sys.stdout, sys.stderr, detectors=("default", "baseline"))
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+from cluewatch.textmatch_cli import MAX_LINE_BYTES, _lines, _load_marks
+
+DETECTORS = ("default", "baseline")
+
+
+class CannotRun(Exception):
+    """The command cannot run at all; the message is the one line printed."""
+
+
+def load_references(registry_path) -> list:
+    """Every logo of every mark in the registry as a LogoReference (BGR/BGRA uint8)."""
+    from detectors.logo.references import BadLogoFile, references_for
+
+    class _Err:  # _load_marks prints the registry's first problem; keep it for the one-line message
+        text = ""
+
+        def write(self, s):
+            self.text += s
+
+    err = _Err()
+    marks = _load_marks(registry_path, err)
+    if marks is None:
+        raise CannotRun(err.text.strip().removeprefix("error: "))
+    try:
+        refs = references_for(marks)
+    except BadLogoFile as e:
+        raise CannotRun(f"{registry_path}: {e}") from None
+    if not refs:
+        raise CannotRun(f"{registry_path}: no mark has a logo")
+    return refs
+
+
+def make_detector(name: str, refs, err=sys.stderr):
+    """Build the named detector; "default" is detectors.logo.detect.LogoDetector when importable."""
+    if name == "default":
+        try:
+            from detectors.logo.detect import LogoDetector
+        except ImportError as e:
+            print(f"note: the default logo detector is not available ({e}); using the baseline", file=err)
+        else:
+            return LogoDetector.build(refs)
+    elif name != "baseline":
+        raise CannotRun(f"unknown detector {name!r}; choose one of {', '.join(DETECTORS)}")
+    from detectors.logo.baseline import BaselineDetector
+
+    return BaselineDetector.build(refs)
+
+
+def _answer(line: bytes, base_dir: str, detector) -> dict:
+    from detectors.imageio import BadImage, load_image
+
+    if len(line) > MAX_LINE_BYTES:
+        return {"id": None, "matches": [], "error": f"line longer than {MAX_LINE_BYTES} bytes"}
+    try:
+        rec = json.loads(line.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        return {"id": None, "matches": [], "error": f"invalid UTF-8 at byte {exc.start}"}
+    except ValueError as exc:
+        return {"id": None, "matches": [], "error": f"not JSON: {exc}"}
+    if not isinstance(rec, dict):
+        return {"id": None, "matches": [], "error": "line is not a JSON object"}
+    rid = rec.get("id")
+    if isinstance(rid, (dict, list)):
+        rid = json.dumps(rid, ensure_ascii=False)
+    if rid is None:
+        return {"id": None, "matches": [], "error": "missing id"}
+    image = rec.get("image")
+    if not isinstance(image, str) or not image:
+        return {"id": rid, "matches": [], "error": "missing image" if image is None else "image is not a path string"}
+    path = image if os.path.isabs(image) else os.path.join(base_dir, image)
+    try:
+        img = load_image(path)
+    except BadImage as exc:
+        return {"id": rid, "matches": [], "error": f"bad image: {exc}"}
+    s = img.scale  # boxes are reported in the original image's pixels
+    matches = [{"mark_id": m.mark_id, "score": round(float(m.score), 4),
+                "bbox": [round(m.bbox[0] / s), round(m.bbox[1] / s), round(m.bbox[2] / s), round(m.bbox[3] / s)]}
+               for m in sorted(detector.detect(img.pixels), key=lambda m: -m.score)]
+    return {"id": rid, "matches": matches, "error": None}
+
+
+def run_match_logo(registry_path, input_path, out, err, detector_name: str = "default") -> int:
+    """JSONL of logo matches for every line of `input_path` on `out`; 0 when every line was answered."""
+    try:
+        if not os.access(input_path, os.R_OK) or os.path.isdir(input_path):
+            raise CannotRun(f"cannot read {input_path}")
+        detector = make_detector(detector_name, load_references(registry_path), err)
+    except CannotRun as exc:
+        print(f"error: {exc}", file=err)
+        return 2
+    base_dir = os.path.dirname(os.path.abspath(input_path))
+    try:
+        for _, line in _lines(input_path):
+            if not line.strip():
+                ans = {"id": None, "matches": [], "error": "empty line"}
+            else:
+                try:
+                    ans = _answer(line.rstrip(b"\r\n"), base_dir, detector)
+                except Exception as exc:  # noqa: BLE001 - one bad line never stops the batch
+                    ans = {"id": None, "matches": [], "error": f"internal error: {type(exc).__name__}: {exc}"}
+            out.write(json.dumps(ans, ensure_ascii=False) + "\n")
+    except OSError as exc:
+        print(f"error: cannot read {input_path}: {exc.strerror or exc}", file=err)
+        return 2
+    return 0
+
+
+def run_eval_logo(labels_path, registry_path, out, err, detectors=("default", "baseline"), limit=None) -> int:
+    """Print precision, recall, mean IoU and time per image of each detector, overall, per split,
+    per hard-case tag; the registry defaults to registry.yaml beside the labels."""
+    from detectors.logo import evaluate
+
+    registry_path = registry_path or os.path.join(os.path.dirname(os.path.abspath(labels_path)), "registry.yaml")
+    try:
+        rows = evaluate.read_labels(labels_path)
+    except OSError as exc:
+        print(f"error: cannot read {labels_path}: {exc.strerror or exc}", file=err)
+        return 2
+    except ValueError as exc:
+        print(f"error: bad label line: {exc}", file=err)
+        return 2
+    rows = rows[:limit] if limit else rows
+    try:
+        refs = load_references(registry_path)
+        reports = {}
+        for name in detectors:
+            t0 = time.perf_counter()
+            det = make_detector(name, refs, err)
+            build_s = time.perf_counter() - t0
+            results = evaluate.run(rows, os.path.dirname(os.path.abspath(labels_path)), det)
+            reports[name] = evaluate.summarize(rows, results)
+            reports[name]["build_seconds"] = build_s
+    except CannotRun as exc:
+        print(f"error: {exc}", file=err)
+        return 2
+    out.write(f"{len(rows)} images, {len(refs)} registered logos ({registry_path})\n")
+    out.write(evaluate.format_report(reports) + "\n")
+    return 0

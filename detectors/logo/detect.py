@@ -1,0 +1,229 @@
+"""Registered-logo detection in one photo.
+
+    detector = LogoDetector.build(references)      # once: every logo into one shared index
+    matches = detector.detect(image_bgr)           # per photo: list[LogoMatch]
+
+Per photo: SIFT keypoints → one k-NN search in the shared index → ratio test against other logos
+→ votes per logo → for the best-voted logos a RANSAC homography with plausibility checks
+(verify.py) or, when matches are too few, the edge-template method around keypoint-implied poses
+(template.py) → calibrated score from the fused evidence (calibrate.py) → non-maximum suppression.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import cv2
+import numpy as np
+
+from detectors.logo import calibrate, template
+from detectors.logo.features import (REFERENCE_MAX_KEYPOINTS, VIEW_BACKGROUNDS, VIEW_SCALES, Keypoints, SiftExtractor,
+                                     normalise_reference, reference_views, strongest, to_gray,
+                                     working_image)
+from detectors.logo.index import SharedIndex
+from detectors.logo.types import LogoMatch, LogoReference
+from detectors.logo.verify import (box_iou, fit_homography, fit_similarity, plausible, project,
+                                   similarity_from_keypoint)
+
+METHOD_KEYPOINTS = "keypoints"
+METHOD_TEMPLATE = "template"
+
+
+@dataclass(frozen=True)
+class DetectorParams:
+    max_side: int = 1024          # photos are downscaled to this before keypoints (cost ∝ pixels)
+    min_side: int = 480           # and small ones upscaled, so 5 %-wide logos keep some keypoints
+    max_keypoints: int = 2500     # strongest photo keypoints kept: bounds the index search on clutter
+    ratio: float = 0.8            # ratio test against the nearest other-logo descriptor
+    knn: int = 5
+    checks: int = 48              # FLANN leaves visited: accuracy vs speed of the shared index
+    max_candidates: int = 12      # best-voted logos given geometric verification
+    min_votes: int = 2
+    template_candidates: int = 4  # logos with too few matches tried by the template method
+    template_seeds: int = 3       # keypoint-implied poses refined per such logo
+    min_score: float = 0.5        # calibrated probability a match must reach to be reported
+    nms_iou: float = 0.3
+    view_scales: tuple[float, ...] = VIEW_SCALES
+    view_backgrounds: tuple[int, ...] = VIEW_BACKGROUNDS
+
+
+@dataclass(frozen=True)
+class _Logo:
+    mark_id: str
+    logo_id: str
+    wh: tuple[float, float]                 # reference frame size (normalised reference)
+    edges: template.EdgeTemplate
+    hull: np.ndarray                        # (k, 2) convex outline of the opaque pixels, reference frame
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    logo: int
+    H: np.ndarray
+    corners: np.ndarray                     # working-image pixels
+    evidence: calibrate.Evidence
+    score: float
+    method: str
+
+
+@dataclass
+class LogoDetector:
+    logos: list[_Logo]
+    index: SharedIndex
+    extractor: SiftExtractor
+    params: DetectorParams = field(default_factory=DetectorParams)
+
+    @classmethod
+    def build(cls, references: Iterable[LogoReference], params: DetectorParams | None = None) -> "LogoDetector":
+        """Preprocess every reference once into one shared descriptor index."""
+        params = params or DetectorParams()
+        extractor = SiftExtractor()
+        query_extractor = SiftExtractor(max_keypoints=params.max_keypoints)
+        logos: list[_Logo] = []
+        parts: list[Keypoints] = []
+        owner: list[int] = []
+        for ref in references:
+            gray, alpha = normalise_reference(ref.image)
+            n = len(logos)
+            logos.append(_Logo(ref.mark_id, ref.logo_id, (float(gray.shape[1]), float(gray.shape[0])),
+                               template.build_template(gray, alpha), _outline(alpha)))
+            for view in reference_views(ref.image, params.view_scales, params.view_backgrounds):
+                kp = strongest(extractor.extract(view.gray), REFERENCE_MAX_KEYPOINTS)
+                # into the reference frame shared by all views and the template
+                parts.append(Keypoints((kp.xy - view.pad) * view.to_ref, kp.size * view.to_ref, kp.angle, kp.desc))
+                owner.append(n)
+        if not logos:
+            raise ValueError("no reference logos")
+        return cls(logos, SharedIndex(parts, owner, checks=params.checks), query_extractor, params)
+
+    def detect(self, image_bgr: np.ndarray) -> list[LogoMatch]:
+        """Registered logos found in a BGR (or BGRA, or gray) uint8 photo, best first."""
+        return [m for m, _ in self.explain(image_bgr) if m.score >= self.params.min_score]
+
+    def explain(self, image_bgr: np.ndarray) -> list[tuple[LogoMatch, calibrate.Evidence]]:
+        """Every placement that survived verification, whatever its score, with its evidence
+        (what the calibration is fitted on)."""
+        p = self.params
+        gray, _ = to_gray(image_bgr)
+        work, factor = working_image(gray, p.max_side, p.min_side)
+        kp = self.extractor.extract(work)
+        if len(kp) == 0:
+            return []
+        corr = self.index.match(kp, k=p.knn, ratio=p.ratio)
+        if len(corr.logo) == 0:
+            return []
+        # a photo keypoint votes once per logo however many of that logo's descriptors it matched
+        pairs = np.unique(np.stack([corr.logo, corr.query], axis=1), axis=0)
+        votes = np.bincount(pairs[:, 0], minlength=len(self.logos))
+        order = np.argsort(-votes, kind="stable")
+        field_ = template.GradientField.of(work)
+        image_wh = (work.shape[1], work.shape[0])
+        threshold = max(3.0, 0.006 * max(image_wh))
+
+        found: list[_Candidate] = []
+        tried_template = 0
+        for logo in order[:p.max_candidates]:
+            if votes[logo] < p.min_votes and tried_template >= p.template_candidates:
+                break
+            if votes[logo] < 1:
+                break
+            sel = np.flatnonzero(corr.logo == logo)
+            cand = self._verify_keypoints(logo, kp, corr, sel, int(votes[logo]), field_, image_wh, threshold)
+            if cand is None and tried_template < p.template_candidates:
+                tried_template += 1
+                cand = self._verify_template(logo, kp, corr, sel, int(votes[logo]), field_, image_wh)
+            if cand is not None:
+                found.append(cand)
+        return [(self._to_match(c, factor, gray.shape), c.evidence) for c in _suppress(found, p.nms_iou)]
+
+    # -- the two methods -----------------------------------------------------------------------
+
+    def _verify_keypoints(self, logo, kp, corr, sel, votes, field_, image_wh, threshold) -> _Candidate | None:
+        ref_pts = self.index.xy[corr.train[sel]]
+        img_pts = kp.xy[corr.query[sel]]
+        wh = self.logos[logo].wh
+        placement = fit_homography(ref_pts, img_pts, wh, image_wh, threshold) if len(sel) >= 5 else None
+        if placement is None:
+            placement = fit_similarity(ref_pts, img_pts, wh, image_wh, threshold)
+        if placement is None:
+            return None
+        # inliers bunched on one part of the logo extrapolate the rest poorly; the edge template
+        # snaps the outline onto the photo's edges (better box, and a fair agreement score)
+        H, agree = template.refine(self.logos[logo].edges, field_, placement.H, wh)
+        corners = plausible(H, wh, image_wh)
+        if corners is None:
+            H, corners = placement.H, placement.corners
+            agree = float(template.agreement(field_, self.logos[logo].edges, H[None])[0])
+        ev = calibrate.Evidence(placement.inliers, votes, placement.coverage, agree, False)
+        return _Candidate(logo, H, corners, ev, calibrate.score(ev), METHOD_KEYPOINTS)
+
+    def _verify_template(self, logo, kp, corr, sel, votes, field_, image_wh) -> _Candidate | None:
+        info = self.logos[logo]
+        seeds = sel[np.argsort(corr.distance[sel])][: self.params.template_seeds]
+        best: tuple[float, np.ndarray] | None = None
+        for i in seeds:
+            t, q = corr.train[i], corr.query[i]
+            H0 = similarity_from_keypoint(self.index.xy[t], self.index.size[t], self.index.angle[t],
+                                          kp.xy[q], kp.size[q], kp.angle[q])
+            if plausible(H0, info.wh, image_wh) is None:
+                continue
+            H, s = template.refine(info.edges, field_, H0, info.wh)
+            if best is None or s > best[0]:
+                best = (s, H)
+        if best is None:
+            return None
+        corners = plausible(best[1], info.wh, image_wh)
+        if corners is None:
+            return None
+        ev = calibrate.Evidence(1, votes, 0.0, best[0], True)
+        return _Candidate(logo, best[1], corners, ev, calibrate.score(ev), METHOD_TEMPLATE)
+
+    def _to_match(self, c: _Candidate, factor: float, shape: tuple[int, int]) -> LogoMatch:
+        h, w = shape
+        info = self.logos[c.logo]
+        poly = c.corners * factor
+        # the box is that of the logo's visible pixels: a round logo turned 30° does not fill the
+        # box of its turned square frame
+        outline = project(c.H, info.hull) * factor
+        x0, y0 = np.clip(outline.min(axis=0), 0, [w, h])
+        x1, y1 = np.clip(outline.max(axis=0), 0, [w, h])
+        return LogoMatch(
+            mark_id=info.mark_id, logo_id=info.logo_id, score=round(c.score, 4),
+            bbox=(int(round(x0)), int(round(y0)), max(1, int(round(x1 - x0))), max(1, int(round(y1 - y0)))),
+            polygon=tuple((round(float(x), 1), round(float(y), 1)) for x, y in poly),
+            method=c.method,
+        )
+
+
+def _suppress(cands: list[_Candidate], iou: float) -> list[_Candidate]:
+    """Keeps the best-scored placement where placements of different logos overlap — including a
+    small one mostly inside a better one (a part of a logo matched as some other small logo)."""
+    kept: list[_Candidate] = []
+    for c in sorted(cands, key=lambda c: -c.score):
+        box = _box(c.corners)
+        if all(box_iou(box, _box(k.corners)) <= iou and _inside(box, _box(k.corners)) <= 0.5 for k in kept):
+            kept.append(c)
+    return kept
+
+
+def _inside(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    """Share of box a's area that lies within box b."""
+    iw = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    return iw * ih / max(1e-9, a[2] * a[3])
+
+
+def _box(c: np.ndarray) -> tuple[float, float, float, float]:
+    x0, y0 = c.min(axis=0)
+    x1, y1 = c.max(axis=0)
+    return float(x0), float(y0), float(x1 - x0), float(y1 - y0)
+
+
+def _outline(alpha: np.ndarray) -> np.ndarray:
+    pts = np.argwhere(alpha > 127)[:, ::-1].astype(np.float32)
+    if len(pts) < 3:
+        h, w = alpha.shape
+        return np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float64)
+    hull = cv2.convexHull(pts)
+    hull = cv2.approxPolyDP(hull, 1.0, True).reshape(-1, 2)
+    return hull.astype(np.float64) + 0.5

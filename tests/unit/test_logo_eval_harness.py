@@ -1,0 +1,140 @@
+"""The logo evaluation harness, the SIFT baseline on real composites, `cluewatch match logo` and
+`cluewatch eval logo` on the small cached evaluation set, and photohash on real photo edits."""
+from __future__ import annotations
+
+import io
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from cluewatch.cli import main
+from cluewatch.logomatch_cli import load_references, run_match_logo
+from cluewatch.settings import Settings
+from detectors.logo import evalset, evaluate
+from detectors.logo.baseline import BaselineDetector
+
+SMALL = evalset.Params(positives=40, negatives=16, registered=12, unregistered=4)
+
+
+@pytest.fixture(scope="module")
+def small_set():
+    return evalset.cached(Settings.from_env().home / "cache", SMALL)
+
+
+@pytest.fixture(scope="module")
+def refs(small_set):
+    return load_references(small_set / "registry.yaml")
+
+
+def test_iou_and_greedy_matching():
+    assert evaluate.iou((0, 0, 10, 10), (5, 0, 10, 10)) == pytest.approx(50 / 150)
+    boxes = [{"mark_id": "a", "bbox": [0, 0, 10, 10]}]
+    dets = [{"mark_id": "a", "score": 0.9, "bbox": [0, 0, 10, 10]},
+            {"mark_id": "a", "score": 0.8, "bbox": [1, 1, 10, 10]},   # a duplicate: false positive
+            {"mark_id": "b", "score": 0.7, "bbox": [0, 0, 10, 10]}]   # wrong mark: false positive
+    tps, fps, fn = evaluate.match_image(boxes, dets)
+    assert [s for s, _ in tps] == [0.9] and fps == [0.8, 0.7] and fn == 0
+    assert evaluate.best_recall_at([(0.9, True), (0.8, False), (0.5, True)], 2, 0.98) == (0.5, 0.9)
+
+
+def _on_white(logo_bgra, width=640, height=480, share=0.3, at=(200, 100)):
+    canvas = np.full((height, width, 3), 245, np.uint8)
+    k = share * width / logo_bgra.shape[1]
+    small = cv2.resize(logo_bgra, None, fx=k, fy=k, interpolation=cv2.INTER_AREA)
+    a = small[:, :, 3:4] / 255
+    h, w = small.shape[:2]
+    roi = canvas[at[1]:at[1] + h, at[0]:at[0] + w]
+    roi[:] = (roi * (1 - a) + small[:, :, :3] * a).astype(np.uint8)
+    return canvas, (at[0], at[1], w, h)
+
+
+def test_baseline_finds_clean_large_logos_on_white(refs):
+    """The tutorial recipe's best case: 30 % of the width, upright, on white. Measured: 6 of 12
+    (it fails on the flat one-colour logos, where SIFT finds too few keypoints)."""
+    det = BaselineDetector.build(refs)
+    hits = []
+    for r in refs:
+        img, box = _on_white(r.image)
+        hits += [max((evaluate.iou(m.bbox, box) for m in det.detect(img) if m.mark_id == r.mark_id), default=0)]
+    found = [v for v in hits if v >= 0.5]
+    assert len(found) >= 5, hits
+    assert np.mean(found) > 0.85  # when it finds a logo, the homography box is tight
+
+
+def test_baseline_on_real_composites_is_weak(small_set, refs):
+    """Measured on the first 24 images of the small set: low recall, every hit well placed."""
+    rows = evaluate.read_labels(small_set / "labels.jsonl")[:24]
+    s = evaluate.summarize(rows, evaluate.run(rows, small_set, BaselineDetector.build(refs)))
+    a = s["all"]
+    assert a["tp"] >= 3 and 0.1 <= a["recall"] <= 0.6, a
+    assert a["mean_iou"] >= 0.75, a
+    assert a["errors"] == 0
+
+
+def test_match_logo_contract(small_set, tmp_path):
+    good = json.loads((small_set / "labels.jsonl").read_text().splitlines()[0])
+    (tmp_path / "trunc.jpg").write_bytes((small_set / good["image"]).read_bytes()[:2000])
+    (tmp_path / "logo.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
+    (tmp_path / "empty.png").write_bytes(b"")
+    lines = [json.dumps({"id": "good", "image": str(small_set / good["image"])}),
+             json.dumps({"id": "trunc", "image": "trunc.jpg"}),
+             json.dumps({"id": "svg", "image": "logo.svg"}),
+             json.dumps({"id": "empty", "image": "empty.png"}),
+             json.dumps({"id": "missing", "image": "nope.jpg"}),
+             json.dumps({"id": "noimage"}),
+             json.dumps({"image": "x.jpg"}),
+             "not json",
+             ""]
+    inp = tmp_path / "in.jsonl"
+    inp.write_text("\n".join(lines) + "\n")
+    out, err = io.StringIO(), io.StringIO()
+    assert run_match_logo(small_set / "registry.yaml", inp, out, err, "baseline") == 0
+    got = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert len(got) == len(lines)
+    by = {g["id"]: g for g in got if g["id"]}
+    assert by["good"]["error"] is None and isinstance(by["good"]["matches"], list)
+    for m in by["good"]["matches"]:
+        assert set(m) == {"mark_id", "score", "bbox"} and len(m["bbox"]) == 4 and 0 <= m["score"] <= 1
+    assert "truncated" in by["trunc"]["error"]
+    assert "SVG" in by["svg"]["error"]
+    assert "0 bytes" in by["empty"]["error"]
+    assert "not found" in by["missing"]["error"]
+    assert by["noimage"]["error"] == "missing image"
+    assert [g["error"] for g in got if g["id"] is None] == ["missing id", got[7]["error"], "empty line"]
+    assert got[7]["error"].startswith("not JSON")
+
+
+def test_match_logo_cannot_run(small_set, tmp_path, capsys):
+    bad = tmp_path / "r.yaml"
+    bad.write_text("marks:\n  - id: X!\n    logos: [nope.png]\n")
+    inp = tmp_path / "in.jsonl"
+    inp.write_text('{"id": "a", "image": "a.jpg"}\n')
+    assert main(["match", "logo", "--registry", str(bad), "--input", str(inp), "--detector", "baseline"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and str(bad) in err and "\n" not in err
+    assert main(["match", "logo", "--registry", str(small_set / "registry.yaml"),
+                 "--input", str(tmp_path / "none.jsonl"), "--detector", "baseline"]) == 2
+    assert "none.jsonl" in capsys.readouterr().err
+
+
+def test_eval_logo_prints_table(small_set, capsys):
+    assert main(["eval", "logo", "--labels", str(small_set / "labels.jsonl"), "--detector", "baseline",
+                 "--limit", "6"]) == 0
+    out = capsys.readouterr().out
+    assert "== overall" in out and "precision" in out and "mean IoU" in out and "ms/image" in out
+    assert "heldout [baseline]" in out or "tune [baseline]" in out
+
+
+def test_photohash_on_real_edits():
+    """50 official photos, 800 edited queries (measured: precision 1.000, recall 0.912 at 14)."""
+    from detectors.photohash import MAX_DISTANCE
+    from detectors.photohash_eval import measure
+
+    r = measure(thresholds=())
+    p, rec = r["thresholds"][MAX_DISTANCE]
+    assert p == 1.0 and rec >= 0.9, (p, rec)
+    for edit in ("resize-50%", "resize-25%", "jpeg-q40"):
+        assert r["per_edit"][edit] == 1.0
+    assert r["per_edit"]["watermark"] >= 0.75

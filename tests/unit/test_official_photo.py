@@ -1,0 +1,56 @@
+"""The stolen-official-photo signal on real rendered product photos (demo artwork), real edits."""
+import io
+
+import pytest
+from PIL import Image
+
+from cluewatch.demo_sites.artwork import product_photo
+from cluewatch.model import Mark
+from detectors import official_photo
+
+
+def jpeg(image: Image.Image, quality: int = 85) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+@pytest.fixture
+def marks(tmp_path):
+    official = tmp_path / "pegasus-official.jpg"
+    official.write_bytes(jpeg(product_photo("official", {"shape": "shoe", "colour": "#2a6f3e"})))
+    return (Mark(id="nike", names=("Nike",), reference_photos=(str(official),),
+                 authorized_sellers=("耐克官方旗舰店",)),
+            Mark(id="oreo", names=("Oreo",)))
+
+
+def listing(*images: bytes, seller="鞋服工厂店") -> dict:
+    return {"version_id": 1, "seller_name": seller,
+            "image_blobs": [{"url": f"http://shop/{i}.jpg", "sha256": None, "data": d} for i, d in enumerate(images)]}
+
+
+def test_a_resized_recompressed_copy_on_an_unauthorized_seller_is_flagged(marks):
+    copy = product_photo("official", {"shape": "shoe", "colour": "#2a6f3e"}).resize((240, 240))
+    other = product_photo("someone-else", {"shape": "bottle", "colour": "#c0392b"})
+    [finding] = official_photo.detect(listing(jpeg(other), jpeg(copy, quality=40)), marks)
+    assert finding.mark_id == "nike" and finding.detector == "image.official_photo"
+    assert finding.evidence["image_position"] == 1 and finding.evidence["reference_photo"] == "pegasus-official.jpg"
+    assert finding.evidence["distance"] <= official_photo.MAX_DISTANCE
+    assert 0.6 <= finding.score <= 0.95 and "official photo" in finding.reason
+
+
+def test_own_photos_authorized_sellers_and_broken_images_give_nothing(marks):
+    own = product_photo("a-different-product", {"shape": "cookie", "colour": "#7f9be0"})
+    assert official_photo.detect(listing(jpeg(own)), marks) == []
+    exact = jpeg(product_photo("official", {"shape": "shoe", "colour": "#2a6f3e"}))
+    assert official_photo.detect(listing(exact, seller="耐克官方旗舰店"), marks) == []
+    # A truncated photo is skipped; the good one after it is still compared.
+    [finding] = official_photo.detect(listing(exact[:500], b"", exact), marks)
+    assert finding.evidence["image_position"] == 2 and finding.score == official_photo.TOP_SCORE
+
+
+def test_unreadable_reference_photo_names_mark_and_file(tmp_path):
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 not really")
+    with pytest.raises(official_photo.BadReferencePhoto, match="mark nike: reference photo .*broken.jpg"):
+        official_photo.detect(listing(b"x"), (Mark(id="nike", names=("Nike",), reference_photos=(str(bad),)),))
