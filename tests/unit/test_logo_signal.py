@@ -1,9 +1,9 @@
 """The logo detector as a pipeline signal, on the demo catalogue's rendered product photos."""
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
-
-from pathlib import Path
 
 from cluewatch import demo_sites
 from cluewatch.demo_sites import load_catalogue
