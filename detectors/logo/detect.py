@@ -227,3 +227,4 @@ def _outline(alpha: np.ndarray) -> np.ndarray:
     hull = cv2.convexHull(pts)
     hull = cv2.approxPolyDP(hull, 1.0, True).reshape(-1, 2)
     return hull.astype(np.float64) + 0.5
+
