@@ -73,6 +73,25 @@ def test_baseline_on_real_composites_is_weak(small_set, refs):
     assert a["errors"] == 0
 
 
+def test_detector_beats_the_baseline_on_the_same_composites(small_set, refs):
+    """Measured on the 56-image subset (12 logos): detector P 1.00 R 0.63 mean IoU 0.89, no negative
+    image flagged; baseline P 0.56 R 0.23 with 3 false boxes on unregistered logos. Floors one or
+    two images below what was measured, so a regression fails and noise does not."""
+    import cv2
+
+    from detectors.logo.detect import LogoDetector
+
+    rows = evaluate.read_labels(small_set / "labels.jsonl")
+    cv2.setRNGSeed(0)
+    mine = evaluate.summarize(rows, evaluate.run(rows, small_set, LogoDetector.build(refs)))
+    base = evaluate.summarize(rows, evaluate.run(rows, small_set, BaselineDetector.build(refs)))
+    a, b = mine["all"], base["all"]
+    assert a["errors"] == 0 and a["precision"] >= 0.95 and a["recall"] >= 0.55 and a["mean_iou"] >= 0.8, a
+    assert a["recall"] >= 2 * b["recall"] and a["precision"] > b["precision"], (a, b)
+    assert sum(n["flagged_images"] for n in mine["negatives"].values()) <= 1, mine["negatives"]
+    assert mine["split"]["heldout"]["recall"] >= 0.5, mine["split"]  # logos never tuned on
+
+
 def test_match_logo_contract(small_set, tmp_path):
     good = json.loads((small_set / "labels.jsonl").read_text().splitlines()[0])
     (tmp_path / "trunc.jpg").write_bytes((small_set / good["image"]).read_bytes()[:2000])
