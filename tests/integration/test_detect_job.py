@@ -114,3 +114,50 @@ def test_status_reports_backlog_crawls_and_suspects(db):
     assert crawl["source"] == "shop" and crawl["status"] == "finished" and crawl["complete"]
     assert crawl["live_listings"] == 1
     assert [n for _, n in st.suspects_per_day] == [1]
+
+
+def test_photo_signals_read_stored_photos_and_store_the_drawn_evidence(db, tmp_path):
+    """Logo in the photo and a copied official photo, through the job: photos come from the blob
+    store, the box drawing goes back into it, and the suspect event names it."""
+    import hashlib
+    import io
+    from pathlib import Path
+
+    from cluewatch import demo_sites
+    from cluewatch.demo_sites import load_catalogue
+    from cluewatch.demo_sites.artwork import product_photo, product_photo_jpeg
+    from sinks.blobstore import blob_store_from_settings
+
+    blobs = blob_store_from_settings()
+    logos = Path(demo_sites.__file__).with_name("logos")
+    official = product_photo("official-oreo", {"shape": "cookie", "colour": "#2e4053"})
+    official.save(tmp_path / "oreo-official.jpg", "JPEG", quality=90)
+    save_registry(db, Registry(marks=(
+        Mark(id="nike", names=("Nike",), reg_no="N-100", logos=(str(logos / "nike.png"),)),
+        Mark(id="oreo", names=("Oreo",), reg_no="O-300", reference_photos=(str(tmp_path / "oreo-official.jpg"),)),
+    ), sha256="e" * 64))
+    spec = {str(l["id"]): l["image"] for l in load_catalogue()}
+    copied = io.BytesIO()
+    official.resize((300, 300)).save(copied, "JPEG", quality=50)  # re-saved smaller by the copier
+    photos = {"logo": product_photo_jpeg("620145807", spec["620145807"]), "copy": copied.getvalue(),
+              "plain": product_photo_jpeg("620145812", spec["620145812"])}
+    for external_id, data in photos.items():
+        digest = hashlib.sha256(data).hexdigest()
+        store_listing(db, dict(source="shop", platform="Shop", kind="ecommerce", external_id=external_id,
+                               url=f"http://127.0.0.1/item/{external_id}", title="运动鞋 饼干 杂货", seller_name="某店",
+                               image_urls=[f"http://127.0.0.1/img/{external_id}.jpg"],
+                               images=[{"url": f"http://127.0.0.1/img/{external_id}.jpg", "sha256": digest,
+                                        "path": blobs.put(data, suffix=".jpg")}]))
+    db.commit()
+    stats = detect_job.detect_pending(db)
+    assert (stats.scored, stats.new_suspects, stats.errors) == (3, 2, 0)
+    events = {p["listing"]["external_id"]: p for (p,) in rows(db, "SELECT payload FROM outbox")}
+    assert set(events) == {"logo", "copy"}
+    [logo] = events["logo"]["signals"]
+    assert (logo["detector"], logo["mark_id"], logo["reg_no"]) == ("image.logo", "nike", "N-100")
+    assert blobs.get(logo["evidence"]["annotated_image"])[:4] == b"\x89PNG"
+    [copy] = events["copy"]["signals"]
+    assert (copy["detector"], copy["mark_id"]) == ("image.official_photo", "oreo")
+    assert copy["evidence"]["reference_photo"] == "oreo-official.jpg" and copy["evidence"]["distance"] <= 14
+    # Every detector recorded its run on every version, so nothing is pending any more.
+    assert rows(db, "SELECT count(*) FROM detection_runs")[0][0] == 3 * len(detect_job.DETECTORS)
