@@ -19,6 +19,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from detectors.logo.verify import box_iou
+
 IOU_HIT = 0.5
 
 
@@ -51,14 +53,7 @@ def read_labels(path) -> list[dict]:
     return rows
 
 
-def iou(a, b) -> float:
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    iw = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
-    ih = max(0.0, min(ay + ah, by + bh) - max(ay, by))
-    inter = iw * ih
-    union = aw * ah + bw * bh - inter
-    return inter / union if union > 0 else 0.0
+iou = box_iou  # (x, y, w, h) boxes; the detector's own NMS uses the same measure
 
 
 def run(rows, base_dir, detector, load=None) -> list[ImageResult]:
