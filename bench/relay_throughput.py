@@ -135,7 +135,10 @@ def child(args) -> int:
     from sinks.relay import Relay
 
     settings = {"linger_ms": args.linger_ms, "compression_type": None if args.compression == "none" else args.compression}
-    relay = Relay(args.url, args.bootstrap, batch_size=args.batch_size, producer_settings=settings, create_topics=False)
+    # The shard of keys this worker owns, as `cluewatch relay --processes N` gives its workers.
+    index, count = map(int, args.shard.split("/"))
+    relay = Relay(args.url, args.bootstrap, batch_size=args.batch_size, producer_settings=settings,
+                  create_topics=False, shard=(index, count))
     relay._connection(), relay._producer()
     print("ready", flush=True)
     sys.stdin.readline()
@@ -149,14 +152,16 @@ def child(args) -> int:
 
 
 def run_processes(url: str, bootstrap: str, n: int, processes: int, args) -> dict:
-    """`processes` relays side by side on one outbox (FOR UPDATE SKIP LOCKED shares the rows out)."""
+    """`processes` relay workers side by side on one outbox, each on its shard of keys, as
+    `cluewatch relay --processes N` runs them (timed from "go", after each connected)."""
     import json
     import subprocess
 
     cmd = [sys.executable, os.path.abspath(__file__), "--child", "--url", url, "--bootstrap", bootstrap,
            "--batch-size", str(args.batch_size), "--linger-ms", str(args.linger_ms), "--compression", args.compression]
-    procs = [subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
-             for _ in range(processes)]
+    procs = [subprocess.Popen([*cmd, "--shard", f"{i}/{processes}"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True, cwd=ROOT)
+             for i in range(processes)]
     for p in procs:
         assert p.stdout.readline().strip() == "ready"
     started = time.perf_counter()
@@ -190,6 +195,7 @@ def main() -> int:
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--bootstrap", help=argparse.SUPPRESS)
+    parser.add_argument("--shard", default="0/1", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return child(args)
@@ -255,8 +261,8 @@ def main() -> int:
     expected = args.events * (2 if multi else 1)
     if multi:
         mrate = args.events / multi["elapsed"]
-        print(f"{args.processes} relay processes side by side (the scaling path: FOR UPDATE SKIP LOCKED shares "
-              f"the outbox out): {args.events:,} events in {multi['elapsed']:.2f} s = {mrate:,.0f} events/s; "
+        print(f"{args.processes} relay worker processes (`cluewatch relay --processes {args.processes}`: a shard of "
+              f"keys each, FOR UPDATE SKIP LOCKED): {args.events:,} events in {multi['elapsed']:.2f} s = {mrate:,.0f} events/s; "
               f"target {TARGET:,}/s: {'met' if mrate >= TARGET else 'NOT met'}")
         print("  per process: " + "; ".join(f"{r['published']:,} events, peak RSS {r['maxrss'] / 2**20:.0f} MiB"
                                              for r in multi["results"]))

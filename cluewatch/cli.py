@@ -76,7 +76,7 @@ def _cmd_relay(args) -> int:
     import threading
 
     from cluewatch.runtime import ServiceNotConfigured, database_url, kafka_bootstrap
-    from sinks.relay import Relay
+    from sinks.relay import Relay, run_workers, worker_count
 
     try:
         bootstrap = kafka_bootstrap()
@@ -87,6 +87,22 @@ def _cmd_relay(args) -> int:
     stop = threading.Event()
     # SIGTERM (docker stop, Airflow, the tests) ends the loop between batches: nothing half-marked.
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        processes = worker_count(args.processes)
+    except ValueError:
+        print(f"cluewatch relay: --processes must be 'auto' or a number of at least 1, not {args.processes!r}",
+              file=sys.stderr)
+        return 2
+    if processes > 1:
+        stats, failures = run_workers(processes, database_url(), bootstrap, stop=stop, once=args.once,
+                                      interval=args.interval, batch_size=args.batch_size)
+        for f in failures:
+            print(f"cluewatch relay: worker {f.worker} (pid {f.pid}) {f.reason}"
+                  + ("; restarted" if f.restarted else ""), file=sys.stderr)
+        print(f"published {stats.published}, dead-lettered {stats.dead_lettered}, failed {stats.failed}", flush=True)
+        # A worker that died and was not restarted (--once, a crash loop, a failed exit) left rows
+        # of its shard unsent: exit non-zero so that the caller or supervisor sees it.
+        return 1 if any(not f.restarted for f in failures) else 0
     relay = Relay(database_url(), bootstrap, batch_size=args.batch_size)
     try:
         stats = relay.run(stop=stop, interval=args.interval, once=args.once)
@@ -247,6 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--once", action="store_true", help="relay what is pending and exit")
     p.add_argument("--interval", type=float, default=1.0, help="seconds between polls of an empty outbox (default 1)")
     p.add_argument("--batch-size", type=int, default=2000, help="rows claimed per batch (default 2000)")
+    p.add_argument("--processes", default="auto", metavar="N|auto",
+                   help="relay worker processes, each on its own shard of keys (per-key order kept); "
+                        "a dead worker is reported and restarted. auto (default) = min(2, CPUs)")
     p.set_defaults(func=_cmd_relay)
 
     p = sub.add_parser("consume", help="reference consumer: a topic into stdout JSONL or PostgreSQL, "

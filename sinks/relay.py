@@ -101,7 +101,7 @@ class Relay:
     def __init__(self, database_url: str | None = None, bootstrap: str | None = None, *, conn=None,
                  producer=None, batch_size: int = 2000, dlq_topic: str = DLQ_TOPIC,
                  max_message_bytes: int = MAX_MESSAGE_BYTES, producer_settings: dict | None = None,
-                 create_topics: bool = True):
+                 create_topics: bool = True, shard: tuple[int, int] | None = None):
         if (database_url is None) == (conn is None):
             raise ValueError("give database_url or conn")
         if (bootstrap is None) == (producer is None):
@@ -114,6 +114,12 @@ class Relay:
         self.max_message_bytes = max_message_bytes
         self.producer_settings = {**RELAY_PRODUCER_SETTINGS, **(producer_settings or {})}
         self.create_topics = create_topics
+        # (index, count): claim only the rows whose key hashes to `index` of `count` shards, so that
+        # the worker processes of one `cluewatch relay --processes N` never send two events of one
+        # key concurrently (per-key order holds) while SKIP LOCKED still keeps them off each other.
+        if shard is not None and not (shard[1] >= 1 and 0 <= shard[0] < shard[1]):
+            raise ValueError(f"bad shard {shard}: want (index, count) with 0 <= index < count")
+        self.shard = shard if shard and shard[1] > 1 else None
         self._topics_ready = False
         self._dlq_ready = False
         self._producer_suspect = False  # a send failed: its idempotence sequence may be off
@@ -190,14 +196,23 @@ class Relay:
         with conn.cursor() as cur:
             # Lock the ids first (narrow rows), then read the payloads of just those: in one query
             # the planner may sort every pending row, payload and all, on disk (seen: 100 ms a batch).
+            # hashtext() is int4: shift it to 0..2^32-1 before mod (abs() would overflow on -2^31).
+            shard_sql = "AND mod(hashtext(key)::bigint + 2147483648, %(count)s) = %(index)s" if self.shard else ""
+            # Walk outbox_unpublished in id order and stop at the LIMIT. Right after a burst the
+            # statistics still say "few pending", and the planner picks a bitmap scan that reads and
+            # sorts every pending row on each batch (measured: 200 ms a batch with 40k pending) and
+            # never marks the index entries of sent rows dead, so the next batch pays again. The
+            # index walk costs ~8 ms and gets cheaper as it goes. Reverted before the marks below.
             cur.execute(
-                """WITH claimed AS (
-                       SELECT id FROM outbox WHERE published_at IS NULL AND quarantined_at IS NULL
-                       ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)
+                f"""SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off;
+                   WITH claimed AS (
+                       SELECT id FROM outbox WHERE published_at IS NULL AND quarantined_at IS NULL {shard_sql}
+                       ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
                    SELECT o.id, o.event_id::text, o.topic, o.key, o.payload::text, o.attempts,
                           extract(epoch FROM clock_timestamp() - o.created_at)
                    FROM outbox o JOIN claimed USING (id) ORDER BY o.id""",
-                (self.batch_size,))
+                {"limit": self.batch_size, "index": self.shard[0] if self.shard else 0,
+                 "count": self.shard[1] if self.shard else 1})
             fetched = cur.fetchall()
         if not fetched:
             conn.commit()
@@ -267,7 +282,8 @@ class Relay:
         with conn.cursor() as cur:
             # Marks need no fsync of their own: a mark lost in a database crash only means the
             # event is sent again (same event_id), never that one is lost.
-            cur.execute("SET LOCAL synchronous_commit = off")
+            cur.execute("SET LOCAL synchronous_commit = off; SET LOCAL enable_bitmapscan TO DEFAULT; "
+                        "SET LOCAL enable_seqscan TO DEFAULT")
             if acked:
                 cur.execute(
                     """UPDATE outbox o SET published_at = now(), attempts = o.attempts + 1, last_error = NULL,
@@ -505,3 +521,194 @@ def relay_batch(conn, producer, *, batch_size: int = 500, send_timeout: float | 
 def relay_all(conn, producer, *, batch_size: int = 500, progress=None, dlq_topic: str = DLQ_TOPIC) -> RelayStats:
     """Relay until the outbox holds nothing sendable (poison is parked on the DLQ)."""
     return Relay(conn=conn, producer=producer, batch_size=batch_size, dlq_topic=dlq_topic).drain(progress)
+
+
+# --- several relay processes (`cluewatch relay --processes N`) ---------------------------------
+#
+# One relay process is bound by its own CPU: kafka-python encodes every record in pure Python
+# (~70 µs an event, bench/relay_throughput.py). N worker processes, each a plain Relay on its own
+# shard of keys, multiply that; the parent only supervises: it reports a worker that died, starts
+# it again (or, with --once, exits non-zero), and stops them all on SIGTERM / Ctrl-C.
+
+def worker_count(spec: str | int) -> int:
+    """`auto` = min(2, CPUs): on the 2-core machine of bench/relay_throughput.py two workers beat
+    one, and more would only take CPU from PostgreSQL and the broker, which the relay also needs.
+    On a bigger host with the database and broker elsewhere, measure and pass N."""
+    if str(spec) == "auto":
+        import os
+
+        return max(1, min(2, os.cpu_count() or 1))
+    n = int(spec)
+    if n < 1:
+        raise ValueError(f"--processes must be 'auto' or at least 1, not {spec}")
+    return n
+
+
+@dataclass
+class WorkerFailure:
+    worker: int
+    pid: int
+    exitcode: int | None
+    reason: str
+    restarted: bool = False
+
+
+def _exit_reason(exitcode: int | None) -> str:
+    import signal as _signal
+
+    if exitcode is None:
+        return "did not exit"
+    if exitcode < 0:
+        try:
+            return f"killed by {_signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    return f"exited with status {exitcode}"
+
+
+def _worker_main(index: int, count: int, database_url: str, bootstrap: str, options: dict, results,
+                 log_setup: dict) -> None:
+    """One worker process: a Relay on shard `index` of `count` until SIGTERM (from the parent)."""
+    import os
+    import signal as _signal
+
+    logging.basicConfig(level=log_setup["root_level"],
+                        format=f"%(asctime)s %(levelname)s %(name)s worker={index}: %(message)s")
+    for name, level in log_setup["levels"].items():
+        logging.getLogger(name).setLevel(level)
+    try:  # Linux: die with the parent, even when it is killed -9 (as a single relay process would)
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, _signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    parent = os.getppid()
+    stop = threading.Event()
+    # Ctrl-C reaches the whole process group: the parent decides, workers finish their batch.
+    _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
+    # SIGTERM ends the worker after the batch in flight: the parent's way to stop it. No shared
+    # multiprocessing Event: one whose waiter was killed -9 blocks the parent's set() for good.
+    _signal.signal(_signal.SIGTERM, lambda *_: stop.set())
+
+    def watch_parent():  # where PR_SET_PDEATHSIG is missing: stop when orphaned
+        while not stop.wait(1.0):
+            if os.getppid() != parent:
+                stop.set()
+
+    threading.Thread(target=watch_parent, daemon=True, name="relay-parent-watch").start()
+    relay = Relay(database_url, bootstrap, shard=(index, count), **options["relay"])
+    log.info(logfmt("relay.worker_started", worker=index, of=count, pid=os.getpid()))
+    try:
+        stats = relay.run(stop=stop, **options["run"])
+    finally:
+        relay.close()
+    results.send({name: getattr(stats, name) for name in
+                  ("published", "failed", "dead_lettered", "retried", "batches")})
+    results.close()
+
+
+def run_workers(count: int, database_url: str, bootstrap: str, *, stop: threading.Event | None = None,
+                once: bool = False, interval: float = 1.0, batch_size: int = 2000,
+                relay_options: dict | None = None, max_restarts: int = 5, restart_window_s: float = 300.0,
+                grace_s: float = 60.0, poll_s: float = 0.2) -> tuple[RelayStats, list[WorkerFailure]]:
+    """Run `count` relay worker processes until `stop` is set (with `once`: until each drained its
+    shard). Returns the summed stats and the workers that died.
+
+    A worker that dies (crash, kill -9, OOM) is logged as `relay.worker_died` and, unless `once`,
+    started again (its claimed rows were released with its connection: nothing is lost or marked
+    twice). More than `max_restarts` deaths within `restart_window_s` is a crash loop: every worker
+    is stopped and the failures returned, so the caller exits non-zero and its supervisor (docker,
+    systemd) sees it. With `once`, a worker that fails (an outage raises there) is reported and the
+    others finish; the caller exits non-zero."""
+    import multiprocessing
+    import os
+    import signal as _signal
+    from collections import deque
+
+    # spawn, not fork: the parent may hold threads (kafka-python, logging) that must not be cloned.
+    ctx = multiprocessing.get_context("spawn")
+    stop = stop or threading.Event()
+    options = {"relay": {"batch_size": batch_size, **(relay_options or {})},
+               "run": {"interval": interval, "once": once}}
+    log_setup = {"root_level": logging.getLogger().level,
+                 "levels": {name: logging.getLogger(name).level for name in ("sinks", "kafka")}}
+    # Each worker creates missing topics itself (concurrent creation is no error): here, a broker
+    # down at start would end the command, where a relay waits outages out.
+
+    total = RelayStats()
+    failures: list[WorkerFailure] = []
+    deaths: deque[float] = deque()
+    procs: dict[int, tuple] = {}
+
+    def start(index: int) -> None:
+        reader, writer = ctx.Pipe(duplex=False)  # one pipe each: no lock a dying worker could hold
+        proc = ctx.Process(target=_worker_main, name=f"cluewatch-relay-{index}", daemon=True,
+                           args=(index, count, database_url, bootstrap, options, writer, log_setup))
+        proc.start()
+        writer.close()
+        procs[index] = (proc, reader)
+
+    def reap(index: int) -> None:
+        proc, reader = procs.pop(index)
+        proc.join()
+        try:
+            if reader.poll():
+                for name, value in reader.recv().items():
+                    setattr(total, name, getattr(total, name) + value)
+        except (EOFError, OSError):
+            pass
+        reader.close()
+
+    log.info(logfmt("relay.workers", processes=count, once=once, pid=os.getpid()))
+    for i in range(count):
+        start(i)
+    interrupted = False
+    try:
+        while not stop.is_set():
+            for index in [i for i, (p, _) in procs.items() if not p.is_alive()]:
+                proc = procs[index][0]
+                reap(index)
+                if once and proc.exitcode == 0:  # drained its shard
+                    continue
+                now = time.monotonic()
+                deaths.append(now)
+                while deaths and deaths[0] < now - restart_window_s:
+                    deaths.popleft()
+                restart = not once and len(deaths) <= max_restarts
+                failures.append(WorkerFailure(index, proc.pid, proc.exitcode, _exit_reason(proc.exitcode), restart))
+                log.error(logfmt("relay.worker_died", worker=index, pid=proc.pid, exitcode=proc.exitcode,
+                                 reason=_exit_reason(proc.exitcode), restarting=restart,
+                                 deaths_in_window=len(deaths)))
+                if restart:
+                    start(index)
+                elif not once:
+                    log.error(logfmt("relay.crash_loop", deaths=len(deaths), window_s=restart_window_s))
+                    stop.set()
+            if once and not procs:
+                break
+            stop.wait(poll_s)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        # Each worker finishes the batch in flight (its sends settle within delivery_timeout_ms).
+        for proc, _ in procs.values():
+            if proc.is_alive():
+                os.kill(proc.pid, _signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
+        for index in list(procs):
+            proc = procs[index][0]
+            proc.join(max(deadline - time.monotonic(), 0.1))
+            if proc.is_alive():
+                log.error(logfmt("relay.worker_stuck", worker=index, pid=proc.pid, grace_s=grace_s))
+                proc.kill()  # its claimed rows are released with its connection: sent again later
+            reap(index)
+            # Killed by our own SIGTERM before it could install its handler (still starting): fine.
+            if proc.exitcode not in (0, -_signal.SIGTERM):
+                failures.append(WorkerFailure(index, proc.pid, proc.exitcode, _exit_reason(proc.exitcode)))
+                log.error(logfmt("relay.worker_died", worker=index, pid=proc.pid, exitcode=proc.exitcode,
+                                 reason=_exit_reason(proc.exitcode), restarting=False))
+    log.info(logfmt("relay.workers_stopped", processes=count, published=total.published,
+                    dead_lettered=total.dead_lettered, worker_failures=len(failures)))
+    if interrupted:
+        raise KeyboardInterrupt
+    return total, failures
