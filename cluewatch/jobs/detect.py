@@ -266,7 +266,9 @@ def detect_pending(conn, *, batch_size: int = 200, progress=None,
     stats = DetectStats()
     failed: set[int] = set()
     blobs = None
-    if any(getattr(d, "NEEDS_IMAGES", False) for d in DETECTORS):
+    # Photos are read only when an image detector has something to compare them with.
+    if any(getattr(d, "NEEDS_IMAGES", False) for d in DETECTORS) and \
+            any(m.logos or m.reference_photos for m in registry.marks):
         from sinks.blobstore import blob_store_from_settings  # noqa: PLC0415
 
         blobs = blob_store_from_settings()
