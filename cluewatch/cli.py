@@ -76,7 +76,7 @@ def _cmd_relay(args) -> int:
     import threading
 
     from cluewatch.runtime import ServiceNotConfigured, database_url, kafka_bootstrap
-    from sinks.relay import Relay, run_workers, worker_count
+    from sinks.relay import Relay, run_workers, stop_on_signal, worker_count
 
     try:
         bootstrap = kafka_bootstrap()
@@ -86,7 +86,7 @@ def _cmd_relay(args) -> int:
     _log_info("sinks", quiet_kafka=not args.verbose)
     stop = threading.Event()
     # SIGTERM (docker stop, Airflow, the tests) ends the loop between batches: nothing half-marked.
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, stop_on_signal(stop))
     try:
         processes = worker_count(args.processes)
     except ValueError:
@@ -126,6 +126,7 @@ def _cmd_consume(args) -> int:
 
     from cluewatch.runtime import ServiceNotConfigured, database_url, kafka_bootstrap
     from sinks.consumer import PostgresSink, StdoutSink, consume
+    from sinks.relay import stop_on_signal
 
     try:
         bootstrap = kafka_bootstrap()
@@ -134,7 +135,7 @@ def _cmd_consume(args) -> int:
         return 2
     _log_info("sinks", quiet_kafka=not args.verbose)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, stop_on_signal(stop))
     sink = PostgresSink(database_url()) if args.sink == "postgres" else StdoutSink(seen_capacity=args.seen)
     stats = consume(bootstrap, args.topic, sink, group=args.group, from_beginning=args.from_beginning,
                     max_messages=args.max_messages, idle_timeout=args.idle_timeout, stop=stop)

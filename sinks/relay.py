@@ -566,6 +566,15 @@ def _exit_reason(exitcode: int | None) -> str:
     return f"exited with status {exitcode}"
 
 
+def stop_on_signal(stop: threading.Event):
+    """A signal handler that sets `stop` from a new thread: a handler runs on the main thread between
+    two bytecodes, possibly while that thread holds the Event's own lock inside `stop.wait()`, and
+    Event.set() there would wait for that lock forever (seen as a worker that ignored SIGTERM)."""
+    def handler(signum, frame):
+        threading.Thread(target=stop.set, name="stop-on-signal", daemon=True).start()
+    return handler
+
+
 def _worker_main(index: int, count: int, database_url: str, bootstrap: str, options: dict, results,
                  log_setup: dict) -> None:
     """One worker process: a Relay on shard `index` of `count` until SIGTERM (from the parent)."""
@@ -588,7 +597,7 @@ def _worker_main(index: int, count: int, database_url: str, bootstrap: str, opti
     _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
     # SIGTERM ends the worker after the batch in flight: the parent's way to stop it. No shared
     # multiprocessing Event: one whose waiter was killed -9 blocks the parent's set() for good.
-    _signal.signal(_signal.SIGTERM, lambda *_: stop.set())
+    _signal.signal(_signal.SIGTERM, stop_on_signal(stop))
 
     def watch_parent():  # where PR_SET_PDEATHSIG is missing: stop when orphaned
         while not stop.wait(1.0):
