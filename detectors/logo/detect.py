@@ -18,8 +18,8 @@ import numpy as np
 
 from detectors.logo import calibrate, template
 from detectors.logo.features import (REFERENCE_MAX_KEYPOINTS, VIEW_BACKGROUNDS, VIEW_SCALES, Keypoints, SiftExtractor,
-                                     normalise_reference, reference_views, strongest, to_gray,
-                                     working_image)
+                                     colour_planes, normalise_reference, reference_colour_views,
+                                     reference_views, strongest, to_gray, working_image)
 from detectors.logo.index import SharedIndex
 from detectors.logo.types import LogoMatch, LogoReference
 from detectors.logo.verify import (box_iou, fit_homography, fit_similarity, plausible, project,
@@ -41,10 +41,16 @@ class DetectorParams:
     min_votes: int = 2
     template_candidates: int = 4  # logos with too few matches tried by the template method
     template_seeds: int = 3       # keypoint-implied poses refined per such logo
-    min_score: float = 0.5        # calibrated probability a match must reach to be reported
+    min_score: float = calibrate.MIN_SCORE   # calibrated probability a match must reach to be reported
     nms_iou: float = 0.3
     view_scales: tuple[float, ...] = VIEW_SCALES
     view_backgrounds: tuple[int, ...] = VIEW_BACKGROUNDS
+    gray_scale: float = 1.0       # the gray plane is described at this fraction of the working size
+                                  # (SIFT doubles its input first: 0.5 = no upsampling, ~1/4 of the cost;
+                                  # see docs/logo-detector.md for what 0.5 gives)
+    colour: bool = True           # also match keypoints of the a*/b* colour-opponent planes (features.py)
+    colour_scale: float = 0.5     # the colour planes are described at this fraction of the working size
+    colour_max_keypoints: int = 800   # per colour plane
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,7 @@ class LogoDetector:
     index: SharedIndex
     extractor: SiftExtractor
     params: DetectorParams = field(default_factory=DetectorParams)
+    colour_extractor: SiftExtractor | None = None
 
     @classmethod
     def build(cls, references: Iterable[LogoReference], params: DetectorParams | None = None) -> "LogoDetector":
@@ -92,9 +99,15 @@ class LogoDetector:
                 # into the reference frame shared by all views and the template
                 parts.append(Keypoints((kp.xy - view.pad) * view.to_ref, kp.size * view.to_ref, kp.angle, kp.desc))
                 owner.append(n)
+            if params.colour:
+                for view in reference_colour_views(ref.image, params.view_scales):
+                    kp = strongest(extractor.extract(view.gray), REFERENCE_MAX_KEYPOINTS)
+                    parts.append(Keypoints((kp.xy - view.pad) * view.to_ref, kp.size * view.to_ref, kp.angle, kp.desc))
+                    owner.append(n)
         if not logos:
             raise ValueError("no reference logos")
-        return cls(logos, SharedIndex(parts, owner, checks=params.checks), query_extractor, params)
+        colour_extractor = SiftExtractor(max_keypoints=params.colour_max_keypoints)
+        return cls(logos, SharedIndex(parts, owner, checks=params.checks), query_extractor, params, colour_extractor)
 
     def detect(self, image_bgr: np.ndarray) -> list[LogoMatch]:
         """Registered logos found in a BGR (or BGRA, or gray) uint8 photo, best first."""
@@ -106,7 +119,9 @@ class LogoDetector:
         p = self.params
         gray, _ = to_gray(image_bgr)
         work, factor = working_image(gray, p.max_side, p.min_side)
-        kp = self.extractor.extract(work)
+        kp = _extract_at(self.extractor, work, p.gray_scale)
+        if p.colour and self.colour_extractor is not None and image_bgr.ndim == 3:
+            kp = _concat([kp] + self._colour_keypoints(image_bgr, work.shape))
         if len(kp) == 0:
             return []
         corr = self.index.match(kp, k=p.knn, ratio=p.ratio)
@@ -135,6 +150,16 @@ class LogoDetector:
             if cand is not None:
                 found.append(cand)
         return [(self._to_match(c, factor, gray.shape), c.evidence) for c in _suppress(found, p.nms_iou)]
+
+    def _colour_keypoints(self, image_bgr: np.ndarray, work_shape: tuple[int, int]) -> list[Keypoints]:
+        """Keypoints of the photo's a*/b* planes, described at `colour_scale` of the working size,
+        in working-image pixels."""
+        h, w = work_shape
+        s = self.params.colour_scale
+        size = (max(8, round(w * s)), max(8, round(h * s)))
+        small = cv2.resize(image_bgr[:, :, :3], size, interpolation=cv2.INTER_AREA)
+        planes, _ = colour_planes(small)
+        return [_rescaled(self.colour_extractor.extract(plane), w / size[0], h / size[1]) for plane in planes]
 
     # -- the two methods -----------------------------------------------------------------------
 
@@ -193,6 +218,32 @@ class LogoDetector:
             polygon=tuple((round(float(x), 1), round(float(y), 1)) for x, y in poly),
             method=c.method,
         )
+
+
+def _rescaled(kp: Keypoints, fx: float, fy: float) -> Keypoints:
+    if fx == 1.0 and fy == 1.0:
+        return kp
+    return Keypoints(kp.xy * np.array([fx, fy], np.float32), kp.size * fx, kp.angle, kp.desc)
+
+
+def _extract_at(extractor: SiftExtractor, plane: np.ndarray, scale: float) -> Keypoints:
+    """Keypoints of `plane` described at `scale` of its size, in the plane's own pixels."""
+    if scale == 1.0:
+        return extractor.extract(plane)
+    h, w = plane.shape[:2]
+    size = (max(8, round(w * scale)), max(8, round(h * scale)))
+    small = cv2.resize(plane, size, interpolation=cv2.INTER_AREA)
+    return _rescaled(extractor.extract(small), w / size[0], h / size[1])
+
+
+def _concat(parts: list[Keypoints]) -> Keypoints:
+    parts = [k for k in parts if len(k)]
+    if len(parts) == 1:
+        return parts[0]
+    if not parts:
+        return Keypoints.empty()
+    return Keypoints(np.vstack([k.xy for k in parts]), np.concatenate([k.size for k in parts]),
+                     np.concatenate([k.angle for k in parts]), np.vstack([k.desc for k in parts]))
 
 
 def _suppress(cands: list[_Candidate], iou: float) -> list[_Candidate]:

@@ -152,3 +152,51 @@ def working_image(gray: np.ndarray, max_side: int, min_side: int) -> tuple[np.nd
         s = min_side / side
         return cv2.resize(gray, (round(w * s), round(h * s)), interpolation=cv2.INTER_CUBIC), 1.0 / s
     return gray, 1.0
+
+
+# -- colour-opponent channels ---------------------------------------------------------------------
+#
+# A flat two-colour logo (green on red, orange on blue) can have almost no luminance contrast, so the
+# grayscale image has no keypoints on it. CIELAB's a* (green–red) and b* (blue–yellow) opponent
+# channels keep that contrast. They are described at half resolution: chroma is low-frequency in
+# photos (JPEG stores it at half resolution anyway) and SIFT on a half-size image costs ~1/4.
+
+COLOUR_NEUTRAL = 128      # a* and b* of any gray, in OpenCV's 8-bit Lab
+
+
+def colour_planes(image: np.ndarray, background: int = 255) -> tuple[list[np.ndarray], np.ndarray]:
+    """The a* and b* planes (uint8, neutral = 128) of a BGR/BGRA image flattened on a gray
+    `background`, and its alpha mask. A gray image gives two flat planes (no keypoints)."""
+    if image.ndim == 2:
+        flat = np.full(image.shape, COLOUR_NEUTRAL, np.uint8)
+        return [flat, flat], np.full(image.shape, 255, np.uint8)
+    if image.shape[2] == 4:
+        alpha = image[:, :, 3]
+        a = alpha.astype(np.float32)[..., None] / 255.0
+        bgr = (image[:, :, :3].astype(np.float32) * a + background * (1.0 - a)).astype(np.uint8)
+    else:
+        alpha, bgr = np.full(image.shape[:2], 255, np.uint8), image
+    lab = cv2.cvtColor(bgr, cv2.COLOR_BGR2LAB)
+    return [lab[:, :, 1], lab[:, :, 2]], alpha
+
+
+def reference_colour_views(image: np.ndarray, scales=VIEW_SCALES) -> list[View]:
+    """Views of a logo's a* and b* planes (normal and inverted) at the given scales of the
+    reference side; empty for a logo without colour contrast."""
+    planes, alpha = colour_planes(image)
+    views = []
+    for plane in planes:
+        plane, a = crop_to_content(plane, alpha)
+        if int(plane.max()) - int(plane.min()) < 12:
+            continue                      # a gray logo: nothing to describe
+        h, w = plane.shape
+        for s in scales:
+            side = max(16, round(REFERENCE_SIDE * s))
+            f = side / max(h, w)
+            size = (max(8, round(w * f)), max(8, round(h * f)))
+            small = cv2.resize(plane, size, interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_CUBIC)
+            pad = max(4, side // 8)
+            padded = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=COLOUR_NEUTRAL)
+            to_ref = REFERENCE_SIDE / max(small.shape)
+            views += [View(padded, pad, to_ref), View(255 - padded, pad, to_ref)]
+    return views

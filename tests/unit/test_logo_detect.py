@@ -156,3 +156,30 @@ def test_draw_marks_the_box_and_label_at_any_size(shape):
     assert (label_rows != 128).any()                               # a label sits above the box
     assert encode_png(out)[:8] == b"\x89PNG\r\n\x1a\n"
     assert encode_jpeg(out)[:2] == b"\xff\xd8"
+
+
+def _isoluminant_logo() -> np.ndarray:
+    """Green shapes and a word on a red badge of the same gray level: invisible in grayscale."""
+    red, green = (0, 0, 200, 255), (0, 102, 0, 255)        # both ≈ 60 in BGR2GRAY
+    img = np.zeros((200, 300, 4), np.uint8)
+    img[:, :] = red
+    cv2.putText(img, "ZAP", (40, 125), cv2.FONT_HERSHEY_DUPLEX, 2.6, green, 7, cv2.LINE_AA)
+    for c, r in (((30, 30), 14), ((265, 170), 18), ((250, 35), 10)):
+        cv2.circle(img, c, r, green, -1)
+    cv2.rectangle(img, (20, 160), (120, 180), green, -1)
+    return img
+
+
+def test_flat_colour_logo_needs_the_colour_planes():
+    cv2.setNumThreads(1)
+    logo = _isoluminant_logo()
+    refs = [LogoReference("zap", "zap-logo", logo), LogoReference("scikit-image", "skimage-logo", _skimage_logo())]
+    photo = np.zeros((480, 640, 3), np.uint8)
+    photo[:, :] = (0, 0, 200)                                # the badge's own red: no outline either
+    rng = np.random.default_rng(0)
+    photo = np.clip(photo.astype(np.int16) + rng.integers(-3, 4, photo.shape), 0, 255).astype(np.uint8)
+    img, box = composite(photo, logo, 0.4, 10, jpeg=90)
+    found = LogoDetector.build(refs, FAST).detect(img)
+    assert found and found[0].mark_id == "zap" and box_iou(found[0].bbox, box) >= 0.5, (found, box)
+    gray_only = LogoDetector.build(refs, DetectorParams(view_scales=(1.0, 0.5), colour=False)).detect(img)
+    assert not gray_only, gray_only

@@ -86,10 +86,10 @@ def test_detector_beats_the_baseline_on_the_same_composites(small_set, refs):
     mine = evaluate.summarize(rows, evaluate.run(rows, small_set, LogoDetector.build(refs)))
     base = evaluate.summarize(rows, evaluate.run(rows, small_set, BaselineDetector.build(refs)))
     a, b = mine["all"], base["all"]
-    assert a["errors"] == 0 and a["precision"] >= 0.95 and a["recall"] >= 0.55 and a["mean_iou"] >= 0.8, a
+    assert a["errors"] == 0 and a["precision"] >= 0.95 and a["recall"] >= 0.75 and a["mean_iou"] >= 0.8, a
     assert a["recall"] >= 2 * b["recall"] and a["precision"] > b["precision"], (a, b)
     assert sum(n["flagged_images"] for n in mine["negatives"].values()) <= 1, mine["negatives"]
-    assert mine["split"]["heldout"]["recall"] >= 0.5, mine["split"]  # logos never tuned on
+    assert mine["split"]["heldout"]["recall"] >= 0.65, mine["split"]  # logos never tuned on
 
 
 def test_match_logo_contract(small_set, tmp_path):
