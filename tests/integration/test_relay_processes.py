@@ -43,10 +43,14 @@ def start(db_url: str, bootstrap: str, log_path: Path, *args: str) -> subprocess
     env = {**os.environ, "CLUEWATCH_DATABASE_URL": db_url, "CLUEWATCH_KAFKA_BOOTSTRAP": bootstrap,
            "CLUEWATCH_HOME": str(log_path.parent), "PYTHONUNBUFFERED": "1"}
     with open(log_path, "ab") as out:
-        # Its own session: a Ctrl-C is sent to the whole process group, as a terminal does.
+        # Its own session: a Ctrl-C is sent to the whole process group, as a terminal does. SIGINT
+        # back to its default, as in a terminal: a harness started in the background without job
+        # control (`cmd &` in a script, some CI runners) passes it on ignored, and Python then never
+        # raises KeyboardInterrupt.
         proc = subprocess.Popen([sys.executable, "-m", "cluewatch.cli", "relay", *args], cwd=ROOT, env=env,
                                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+                                start_new_session=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     proc.log_path = log_path
     return proc
 
