@@ -87,6 +87,9 @@ def _cmd_relay(args) -> int:
     stop = threading.Event()
     # SIGTERM (docker stop, Airflow, the tests) ends the loop between batches: nothing half-marked.
     signal.signal(signal.SIGTERM, stop_on_signal(stop))
+    # Ctrl-C stops the relay even when it was started from a script's background job, which hands
+    # SIGINT down ignored (Python then never raises KeyboardInterrupt).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         processes = worker_count(args.processes)
     except ValueError:
