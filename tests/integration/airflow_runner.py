@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 
-def main(db_url: str, home: str, runs: list) -> dict:
+@contextmanager
+def dag_bag(db_url: str, home: str):
+    """Airflow configured on `db_url`'s server with its metadata migrated, and the project's DAGs
+    loaded (import errors raise); the ORM is disposed afterwards."""
     from cluewatch import airflow_env
 
     airflow_env.configure(Path(home), airflow_env.metadata_url_for(db_url))
@@ -24,9 +28,17 @@ def main(db_url: str, home: str, runs: list) -> dict:
         bag = DagBag(dag_folder=str(airflow_env.DAGS_FOLDER))
         if bag.import_errors:
             raise RuntimeError(f"DAG import errors: {bag.import_errors}")
-        from cluewatch.sources import load_sources
-        from cluewatch.runtime import sources_file
+        yield bag
+    finally:
+        dispose_orm()
 
+
+def main(db_url: str, home: str, runs: list) -> dict:
+    from cluewatch import airflow_env
+    from cluewatch.runtime import sources_file
+    from cluewatch.sources import load_sources
+
+    with dag_bag(db_url, home) as bag:
         if sources_file().is_file():
             airflow_env.ensure_pools(load_sources(sources_file()))
         out = {}
@@ -38,8 +50,6 @@ def main(db_url: str, home: str, runs: list) -> dict:
                 "tis": {f"{ti.task_id}[{ti.map_index}]": str(getattr(ti.state, "value", ti.state)) for ti in tis},
             }
         return out
-    finally:
-        dispose_orm()
 
 
 if __name__ == "__main__":

@@ -25,17 +25,9 @@ RETRY_DELAY = timedelta(seconds=1)
 
 
 def run_dag_with_short_retry_delay(db_url: str, home: str, dag_id: str) -> dict:
-    from cluewatch import airflow_env
+    from tests.integration.airflow_runner import dag_bag
 
-    airflow_env.configure(Path(home), airflow_env.metadata_url_for(db_url))
-    airflow_env.migrate_metadata()
-    from airflow.dag_processing.dagbag import DagBag
-    from airflow.settings import dispose_orm
-
-    try:
-        bag = DagBag(dag_folder=str(airflow_env.DAGS_FOLDER))
-        if bag.import_errors:
-            raise RuntimeError(f"DAG import errors: {bag.import_errors}")
+    with dag_bag(db_url, home) as bag:
         dag = bag.get_dag(dag_id)
         # The DAG as shipped (retry count, backoff, callbacks), except the first retry delay: dag.test()
         # waits it out in real time, and the shipped 1 min doubling would make this test take minutes.
@@ -49,8 +41,6 @@ def run_dag_with_short_retry_delay(db_url: str, home: str, dag_id: str) -> dict:
             "tis": {ti.task_id: [str(getattr(ti.state, "value", ti.state)), ti.try_number]
                     for ti in run.get_task_instances()},
         }
-    finally:
-        dispose_orm()
 
 
 @pytest.mark.service
