@@ -71,25 +71,37 @@ def _cmd_detect(args) -> int:
     return 0
 
 
-def _cmd_relay(args) -> int:
+def _kafka_loop(command: str, args):
+    """(bootstrap, stop event) for a long-running Kafka command, or None (message printed) when no
+    broker is configured. SIGTERM (docker stop, Airflow, the tests) sets `stop`, ending the loop
+    between batches; Ctrl-C raises KeyboardInterrupt even when the command was started from a
+    script's background job, which hands SIGINT down ignored."""
     import signal
     import threading
 
-    from cluewatch.runtime import ServiceNotConfigured, database_url, kafka_bootstrap
-    from sinks.relay import Relay, run_workers, stop_on_signal, worker_count
+    from cluewatch.runtime import ServiceNotConfigured, kafka_bootstrap
+    from sinks.relay import stop_on_signal
 
     try:
         bootstrap = kafka_bootstrap()
     except ServiceNotConfigured as exc:
-        print(f"cluewatch relay: {exc}", file=sys.stderr)
-        return 2
+        print(f"cluewatch {command}: {exc}", file=sys.stderr)
+        return None
     _log_info("sinks", quiet_kafka=not args.verbose)
     stop = threading.Event()
-    # SIGTERM (docker stop, Airflow, the tests) ends the loop between batches: nothing half-marked.
     signal.signal(signal.SIGTERM, stop_on_signal(stop))
-    # Ctrl-C stops the relay even when it was started from a script's background job, which hands
-    # SIGINT down ignored (Python then never raises KeyboardInterrupt).
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    return bootstrap, stop
+
+
+def _cmd_relay(args) -> int:
+    from cluewatch.runtime import database_url
+    from sinks.relay import Relay, run_workers, worker_count
+
+    loop = _kafka_loop("relay", args)
+    if loop is None:
+        return 2
+    bootstrap, stop = loop
     try:
         processes = worker_count(args.processes)
     except ValueError:
@@ -124,21 +136,13 @@ def _log_info(*loggers: str, quiet_kafka: bool = True) -> None:
 
 
 def _cmd_consume(args) -> int:
-    import signal
-    import threading
-
-    from cluewatch.runtime import ServiceNotConfigured, database_url, kafka_bootstrap
+    from cluewatch.runtime import database_url
     from sinks.consumer import PostgresSink, StdoutSink, consume
-    from sinks.relay import stop_on_signal
 
-    try:
-        bootstrap = kafka_bootstrap()
-    except ServiceNotConfigured as exc:
-        print(f"cluewatch consume: {exc}", file=sys.stderr)
+    loop = _kafka_loop("consume", args)
+    if loop is None:
         return 2
-    _log_info("sinks", quiet_kafka=not args.verbose)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, stop_on_signal(stop))
+    bootstrap, stop = loop
     sink = PostgresSink(database_url()) if args.sink == "postgres" else StdoutSink(seen_capacity=args.seen)
     stats = consume(bootstrap, args.topic, sink, group=args.group, from_beginning=args.from_beginning,
                     max_messages=args.max_messages, idle_timeout=args.idle_timeout, stop=stop)
