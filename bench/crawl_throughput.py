@@ -121,6 +121,8 @@ def main(argv=None) -> int:
                 with conn.cursor() as cur:
                     cur.execute("SELECT count(*) FROM listing_versions")
                     stored = cur.fetchone()[0]
+                    cur.execute("SELECT count(*) FROM listing_images WHERE path IS NOT NULL AND thumb_path IS NOT NULL")
+                    images = cur.fetchone()[0]
                 conn.close()
     finally:
         server.terminate()
@@ -131,13 +133,15 @@ def main(argv=None) -> int:
         # A rate over pages that were never fetched would flatter the pipeline: refuse to report it.
         raise SystemExit(f"production crawl stored {stored} of {list_pages * PER_PAGE} listings; "
                          f"stats: {stats}")
+    if images != stored:  # every fixture listing has one image: each must be stored with a thumbnail
+        raise SystemExit(f"production crawl stored {images} images for {stored} listings")
     mb = lambda b: f"{b / 2**20:.0f} MB"  # noqa: E731
     bare_rate, full_rate = pages / bare["seconds"], pages / full["seconds"]
     print()
     print(f"pages crawled         {pages} ({list_pages} list + {pages - list_pages} product) per crawler")
     print(f"bare Scrapy           {bare['seconds']:7.1f} s  {bare_rate:7.1f} pages/s  peak {mb(bare['peak_rss'])}")
     print(f"production pipeline   {full['seconds']:7.1f} s  {full_rate:7.1f} pages/s  peak {mb(full['peak_rss'])}"
-          f"  ({stored} listing versions stored, {stats.get('items_scraped')} items, "
+          f"  ({stored} listing versions and {images} images stored, {stats.get('items_scraped')} items, "
           f"{stats.get('pages')} responses incl. images)")
     print(f"production processes  {args.processes} (CPUs: {os.cpu_count()})")
     print(f"ratio production/bare {full_rate / bare_rate:.2f}")

@@ -58,6 +58,7 @@ def image(n: int) -> bytes:
     return out.getvalue()
 
 
+@lru_cache(maxsize=None)
 def route(path: str, pages: int) -> tuple[int, str, bytes]:
     if path.startswith("/list?page="):
         page = int(path.split("=", 1)[1])

@@ -45,9 +45,9 @@ class PageEvidencePipeline:
 
     @classmethod
     def from_crawler(cls, crawler):
-        from sinks.blobstore import blob_store_from_settings  # noqa: PLC0415
+        from crawlers.blobs import crawl_blob_store  # noqa: PLC0415
 
-        return cls(crawler.stats, blob_store_from_settings(uri=crawler.settings.get("CLUEWATCH_BLOB_STORE")))
+        return cls(crawler.stats, crawl_blob_store(crawler.settings))
 
     async def process_item(self, item):
         from scrapy.utils.defer import maybe_deferred_to_future  # noqa: PLC0415

@@ -180,10 +180,10 @@ class ListingImagesPipeline(ImagesPipeline):
     """Scrapy's ImagesPipeline storing originals and thumbnails content-addressed (see module doc)."""
 
     def __init__(self, store_uri=None, download_func=None, *, crawler, blobs=None):
-        from sinks.blobstore import blob_store_from_settings  # noqa: PLC0415
+        from crawlers.blobs import crawl_blob_store  # noqa: PLC0415
 
         settings = crawler.settings
-        self.blobs = blobs or blob_store_from_settings(uri=settings.get("CLUEWATCH_BLOB_STORE"))
+        self.blobs = blobs or crawl_blob_store(settings)
         super().__init__(store_uri or repr(self.blobs), crawler=crawler)
         self.max_bytes = settings.getint("IMAGES_MAX_BYTES", DEFAULT_MAX_BYTES)
         self.max_pixels = settings.getint("IMAGES_MAX_PIXELS", DEFAULT_MAX_PIXELS)

@@ -92,10 +92,15 @@ class StoreWorker(threading.Thread):
 
     _STOP = object()
 
-    def __init__(self, conn, connect, *, batch_size: int = 50, batch_seconds: float = 0.2):
+    def __init__(self, conn, connect, *, batch_size: int = 50, batch_seconds: float = 0.2,
+                 before_commit=None):
         super().__init__(name="cluewatch-store", daemon=True)
         self.conn, self.connect = conn, connect
+        # Called right before each commit (crawlers.blobs: makes the batch's blobs durable first);
+        # if it raises, the batch is not committed and its listings fail like a failed commit.
+        self.before_commit = before_commit
         self.batch_size, self.batch_seconds = max(1, batch_size), batch_seconds
+        self.savepoint_open = False  # a listing's savepoint, released when the next one starts
         self.jobs: queue.Queue = queue.Queue()
 
     def submit(self, listing: dict, done) -> None:
@@ -140,23 +145,26 @@ class StoreWorker(threading.Thread):
 
         try:
             if self.conn is None or self.conn.closed:
-                self.conn = self.connect()
+                self.conn, self.savepoint_open = self.connect(), False
             with self.conn.cursor() as cur:
-                cur.execute("SAVEPOINT cluewatch_item")
+                # The previous listing's savepoint is released in the same round trip (the commit
+                # would release it anyway): one round trip per listing saved.
+                cur.execute("RELEASE SAVEPOINT cluewatch_item; SAVEPOINT cluewatch_item" if self.savepoint_open
+                            else "SAVEPOINT cluewatch_item")
+                self.savepoint_open = True
             try:
                 result = store_listing(self.conn, listing)
             except Exception as e:
                 with self.conn.cursor() as cur:
-                    cur.execute("ROLLBACK TO SAVEPOINT cluewatch_item")
+                    cur.execute("ROLLBACK TO SAVEPOINT cluewatch_item")  # the savepoint stays open
                 return StoreOutcome(error=e), False
-            with self.conn.cursor() as cur:
-                cur.execute("RELEASE SAVEPOINT cluewatch_item")
             return StoreOutcome(result), False
         except Exception as e:  # the connection itself failed: the batch is lost, reconnect
             self._abort()
             return StoreOutcome(error=e), True
 
     def _abort(self) -> None:
+        self.savepoint_open = False
         try:
             self.conn.rollback()
         except Exception:
@@ -171,6 +179,9 @@ class StoreWorker(threading.Thread):
             return
         try:
             if self.conn is not None and not self.conn.closed:
+                if self.before_commit is not None:
+                    self.before_commit()
+                self.savepoint_open = False
                 self.conn.commit()
         except Exception as e:
             self._abort()
@@ -190,10 +201,12 @@ class PostgresStorePipeline(_StatsPipeline):
     store rejects is rolled back alone, logged and counted; the crawl goes on.
     """
 
-    def __init__(self, stats, database_url: str, batch_size: int = 50, batch_seconds: float = 0.2):
+    def __init__(self, stats, database_url: str, batch_size: int = 50, batch_seconds: float = 0.2,
+                 before_commit=None):
         super().__init__(stats)
         self.database_url = database_url
         self.batch_size, self.batch_seconds = batch_size, batch_seconds
+        self.before_commit = before_commit  # see StoreWorker
         self.conn = None  # the synchronous path's connection
         self.worker: StoreWorker | None = None
 
@@ -202,8 +215,11 @@ class PostgresStorePipeline(_StatsPipeline):
         url = crawler.settings.get("CLUEWATCH_DATABASE_URL")
         if not url:
             raise NotConfigured("CLUEWATCH_DATABASE_URL is not set: listings are not stored")
+        from crawlers.blobs import crawl_blob_store, syncs_before_commit  # noqa: PLC0415
+
+        before_commit = crawl_blob_store(crawler.settings).sync if syncs_before_commit(crawler.settings) else None
         return cls(crawler.stats, url, crawler.settings.getint("CLUEWATCH_STORE_BATCH_SIZE", 50),
-                   crawler.settings.getfloat("CLUEWATCH_STORE_BATCH_SECONDS", 0.2))
+                   crawler.settings.getfloat("CLUEWATCH_STORE_BATCH_SECONDS", 0.2), before_commit)
 
     def _connect(self):
         from sinks.db import connect
@@ -219,7 +235,7 @@ class PostgresStorePipeline(_StatsPipeline):
         conn = self._connect()  # fail the crawl at once if the database is unreachable
         if self.batch_size > 0:
             self.worker = StoreWorker(conn, self._connect, batch_size=self.batch_size,
-                                      batch_seconds=self.batch_seconds)
+                                      batch_seconds=self.batch_seconds, before_commit=self.before_commit)
             self.worker.start()
         else:
             self.conn = conn
@@ -244,6 +260,8 @@ class PostgresStorePipeline(_StatsPipeline):
 
         try:
             result = store_listing(conn, listing)
+            if self.before_commit is not None:
+                self.before_commit()
             conn.commit()
         except Exception as e:
             try:

@@ -83,6 +83,10 @@ ITEM_PIPELINES = {
     "crawlers.pipelines.PostgresStorePipeline": 900,
 }
 CLUEWATCH_DATABASE_URL = None
+# "commit": when listings go into PostgreSQL, blobs (pages, images) are written without a per-blob
+# fsync and the store syncs the blob filesystem once before each commit, so no committed row names a
+# blob that a power loss could take. "each": fsync every blob as it is written. (crawlers.blobs)
+CLUEWATCH_BLOB_DURABILITY = "commit"
 # The store commits every this many listings or this many seconds after the first uncommitted one
 # (crawlers.pipelines.StoreWorker; one savepoint per listing, so one bad listing loses nothing else).
 CLUEWATCH_STORE_BATCH_SIZE = 50

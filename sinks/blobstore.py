@@ -16,10 +16,11 @@ Where blobs go (``blob_store_from_settings``):
 | a path or ``file:///path`` | ``LocalBlobStore(path)`` |
 | ``s3://bucket/prefix`` | ``S3BlobStore`` (boto3; endpoint from ``CLUEWATCH_S3_ENDPOINT_URL``) |
 
-``CLUEWATCH_BLOB_FSYNC=0`` skips the per-blob fsync of the local store (see LocalBlobStore).
+``CLUEWATCH_BLOB_FSYNC=0`` skips the local store's fsyncs altogether (see LocalBlobStore).
 """
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import os
 import re
@@ -79,11 +80,18 @@ class LocalBlobStore:
     fsync=True (default) flushes each blob to disk before it is renamed into place, so a blob a
     database row names survives a power loss; it costs a few ms per new blob (in the pipelines'
     worker threads, not the reactor). ``CLUEWATCH_BLOB_FSYNC=0`` turns it off (benchmarks).
+
+    A writer that names blobs in batched transactions (the crawl's listing store) can instead take
+    ``deferring_sync()``, a view of the same store whose put() does not fsync, and call ``sync()``
+    once before each commit: one syncfs(2) of the store's filesystem makes every blob written so
+    far durable, directory entries included. On the crawl benchmark that is ~9 % of the crawl's
+    time, most of which a per-blob fsync spent on kernel round trips and blocked threads.
     """
 
-    def __init__(self, root: str | os.PathLike, *, fsync: bool = True):
+    def __init__(self, root: str | os.PathLike, *, fsync: bool = True, fsync_each: bool = True):
         self.root = Path(root).resolve()
         self.fsync = fsync
+        self.fsync_each = fsync_each
 
     def __repr__(self) -> str:
         return f"LocalBlobStore({str(self.root)!r})"
@@ -102,7 +110,7 @@ class LocalBlobStore:
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
-                if self.fsync:
+                if self.fsync and self.fsync_each:
                     f.flush()
                     os.fsync(f.fileno())
             os.chmod(tmp, 0o644)
@@ -115,6 +123,15 @@ class LocalBlobStore:
             raise
         return key
 
+    def deferring_sync(self) -> LocalBlobStore:
+        """The same store, but put() leaves flushing to an explicit sync() (see the class doc)."""
+        return LocalBlobStore(self.root, fsync=self.fsync, fsync_each=False)
+
+    def sync(self) -> None:
+        """Make every blob written so far durable (no-op when fsync is off)."""
+        if self.fsync:
+            sync_filesystem(self.root)
+
     def get(self, key: str) -> bytes:
         try:
             return self.path(key).read_bytes()
@@ -123,6 +140,31 @@ class LocalBlobStore:
 
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
+
+
+def sync_filesystem(path: str | os.PathLike) -> None:
+    """Flush the filesystem that holds `path` to disk: syncfs(2) on Linux, sync(2) elsewhere."""
+    syncfs = getattr(_libc(), "syncfs", None)
+    if syncfs is None:
+        os.sync()
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if syncfs(fd) != 0:
+            errno = ctypes.get_errno()
+            raise OSError(errno, f"syncfs({path}) failed: {os.strerror(errno)}")
+    finally:
+        os.close(fd)
+
+
+_LIBC = None
+
+
+def _libc():
+    global _LIBC
+    if _LIBC is None:
+        _LIBC = ctypes.CDLL(None, use_errno=True)
+    return _LIBC
 
 
 class S3BlobStore:
@@ -159,6 +201,12 @@ class S3BlobStore:
         if not self.exists(key):  # objects are immutable by construction: no need to rewrite
             self.client.put_object(Bucket=self.bucket, Key=self._object(key), Body=data)
         return key
+
+    def deferring_sync(self) -> S3BlobStore:
+        return self  # an acknowledged put_object is already durable
+
+    def sync(self) -> None:
+        pass
 
     def get(self, key: str) -> bytes:
         try:

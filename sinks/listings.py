@@ -120,46 +120,53 @@ def store_listing(conn, listing: dict) -> StoreResult:
     digest = listing.get("content_sha256") or content_sha256(listing)
     page, images = _page_evidence(listing), _image_results(listing)
 
+    urls = list(listing.get("image_urls") or [])
+    image_rows = [images.get(position, {}) for position in range(len(urls))]
     with conn.cursor() as cur:
-        # Sources are normally registered by the crawl task; this keeps a direct store from failing.
+        # Two round trips for a new version (a crawl stores thousands a minute): the source row
+        # (normally registered by the crawl task; this keeps a direct store from failing) with the
+        # listing, then the version with its images and the listing's current version.
         cur.execute(
-            """INSERT INTO sources (id, kind, platform) VALUES (%s, %s, %s)
-               ON CONFLICT (id) DO NOTHING""",
-            (listing["source"], listing.get("kind") or "ecommerce", listing.get("platform") or ""),
-        )
-        cur.execute(
-            """INSERT INTO listings (source_id, external_id, url) VALUES (%s, %s, %s)
+            """WITH source AS (
+                   INSERT INTO sources (id, kind, platform) VALUES (%s, %s, %s) ON CONFLICT (id) DO NOTHING)
+               INSERT INTO listings (source_id, external_id, url) VALUES (%s, %s, %s)
                ON CONFLICT (source_id, external_id) DO UPDATE
                    SET url = EXCLUDED.url, last_seen_at = now(), removed_at = NULL
                RETURNING id""",
-            (listing["source"], str(listing["external_id"]), listing["url"]),
+            (listing["source"], listing.get("kind") or "ecommerce", listing.get("platform") or "",
+             listing["source"], str(listing["external_id"]), listing["url"]),
         )
         listing_id = cur.fetchone()[0]
         cur.execute(
-            """INSERT INTO listing_versions (listing_id, content_sha256, platform, kind, url, title,
-                   description, brand, price_low, price_high, currency, seller_name, seller_id,
-                   seller_url, seller_location, category, captured_at, page_sha256, page_path, page_bytes)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-               ON CONFLICT (listing_id, content_sha256) DO NOTHING
-               RETURNING id""",
+            """WITH version AS (
+                   INSERT INTO listing_versions (listing_id, content_sha256, platform, kind, url, title,
+                       description, brand, price_low, price_high, currency, seller_name, seller_id,
+                       seller_url, seller_location, category, captured_at, page_sha256, page_path, page_bytes)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                   ON CONFLICT (listing_id, content_sha256) DO NOTHING
+                   RETURNING id),
+               image AS (
+                   INSERT INTO listing_images (listing_version_id, position, url, sha256, path,
+                       thumb_path, width, height, bytes, error)
+                   SELECT version.id, i.position - 1, i.url, i.sha256, i.path, i.thumb_path, i.width,
+                          i.height, i.bytes, i.error
+                   FROM version, unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::int[],
+                                        %s::int[], %s::int[], %s::text[])
+                        WITH ORDINALITY AS i(url, sha256, path, thumb_path, width, height, bytes, error, position)),
+               current AS (
+                   UPDATE listings SET current_version_id = version.id FROM version WHERE listings.id = %s)
+               SELECT id FROM version""",
             (listing_id, digest, listing.get("platform"), listing.get("kind"), listing["url"],
              listing.get("title"), listing.get("description"), listing.get("brand"),
              price_low, price_high, currency, listing.get("seller_name"), listing.get("seller_id"),
              listing.get("seller_url"), listing.get("seller_location"), listing.get("category"),
-             captured_at, *page),
+             captured_at, *page, urls,
+             *([image.get(k) for image in image_rows] for k in _IMAGE_COLUMNS), listing_id),
         )
         row = cur.fetchone()
         new_version = row is not None
         if new_version:
             version_id = row[0]
-            for position, url in enumerate(listing.get("image_urls") or []):
-                image = images.get(position, {})
-                cur.execute(
-                    """INSERT INTO listing_images (listing_version_id, position, url, sha256, path,
-                           thumb_path, width, height, bytes, error)
-                       VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
-                    (version_id, position, url, *(image.get(k) for k in _IMAGE_COLUMNS)),
-                )
         else:
             cur.execute(
                 "SELECT id FROM listing_versions WHERE listing_id = %s AND content_sha256 = %s",
@@ -167,9 +174,9 @@ def store_listing(conn, listing: dict) -> StoreResult:
             )
             version_id = cur.fetchone()[0]
             _fill_missing_evidence(cur, version_id, page, images)
-        # A recrawl may also revert to an earlier content: the current version follows the page.
-        cur.execute(
-            "UPDATE listings SET current_version_id = %s WHERE id = %s AND current_version_id IS DISTINCT FROM %s",
-            (version_id, listing_id, version_id),
-        )
+            # A recrawl may also revert to an earlier content: the current version follows the page.
+            cur.execute(
+                "UPDATE listings SET current_version_id = %s WHERE id = %s AND current_version_id IS DISTINCT FROM %s",
+                (version_id, listing_id, version_id),
+            )
     return StoreResult(listing_id, version_id, new_version)

@@ -69,6 +69,36 @@ def test_outcomes_arrive_after_the_commit_of_a_full_batch(db_url):
     assert committed == [1] * 6
 
 
+def test_the_batch_is_synced_before_its_commit_and_a_failed_sync_commits_nothing(db_url):
+    events = []
+
+    def sync():
+        # Called before the commit: another connection does not see the batch yet.
+        events.append(("sync", count(db_url)))
+
+    worker = StoreWorker(connect(db_url), lambda: connect(db_url), batch_size=3, batch_seconds=60,
+                         before_commit=sync)
+    worker.start()
+    for i in range(3):
+        worker.submit(listing(i), lambda outcome: events.append(("done", outcome.error)))
+    worker.close()
+    assert events == [("sync", 0)] + [("done", None)] * 3 and count(db_url) == 3
+
+    def failing_sync():
+        raise OSError(5, "syncfs failed: Input/output error")
+
+    outcomes = []
+    worker = StoreWorker(connect(db_url), lambda: connect(db_url), batch_size=2, batch_seconds=60,
+                         before_commit=failing_sync)
+    worker.start()
+    for i in (10, 11):
+        worker.submit(listing(i), outcomes.append)
+    worker.close()
+    # The blobs may not be on disk: the rows that name them are not committed, and each listing says why.
+    assert [str(o.error) for o in outcomes] == ["[Errno 5] syncfs failed: Input/output error"] * 2
+    assert count(db_url) == 3
+
+
 def test_a_lost_connection_fails_its_batch_and_the_worker_reconnects(db_url, monkeypatch):
     import sinks.listings
 

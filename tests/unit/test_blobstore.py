@@ -141,3 +141,64 @@ def _deferred_result(d):
     future = asyncio.get_running_loop().create_future()
     d.addCallbacks(future.set_result, lambda f: future.set_exception(f.value))
     return future
+
+
+def test_a_deferring_view_writes_without_fsync_and_sync_flushes_the_filesystem(tmp_path, monkeypatch):
+    import sinks.blobstore
+
+    fsynced, synced = [], []
+    real_fsync, real_sync = os.fsync, sinks.blobstore.sync_filesystem
+    monkeypatch.setattr(os, "fsync", lambda fd: (fsynced.append(fd), real_fsync(fd)))
+    monkeypatch.setattr(sinks.blobstore, "sync_filesystem", lambda p: (synced.append(p), real_sync(p)))
+    store = LocalBlobStore(tmp_path)
+    store.put(b"one")
+    assert len(fsynced) == 1  # the plain store: durable on put
+
+    deferring = store.deferring_sync()
+    key = deferring.put(b"two")
+    assert len(fsynced) == 1 and deferring.get(key) == b"two" and store.exists(key)
+    deferring.sync()  # the real syncfs(2) of the store's filesystem
+    assert synced == [tmp_path.resolve()]
+
+    LocalBlobStore(tmp_path, fsync=False).deferring_sync().sync()  # CLUEWATCH_BLOB_FSYNC=0: no-op
+    assert synced == [tmp_path.resolve()]
+
+
+def test_sync_of_a_missing_store_is_a_clear_error(tmp_path):
+    from sinks.blobstore import sync_filesystem
+
+    with pytest.raises(FileNotFoundError):
+        sync_filesystem(tmp_path / "gone")
+
+
+def test_crawl_store_defers_fsync_only_when_the_listing_store_syncs_before_commit(tmp_path):
+    from scrapy.settings import Settings
+
+    from crawlers.blobs import crawl_blob_store, syncs_before_commit
+
+    base = {"CLUEWATCH_BLOB_STORE": str(tmp_path), "ITEM_PIPELINES": {
+        "crawlers.pipelines.PostgresStorePipeline": 900}}
+    with_db = Settings({**base, "CLUEWATCH_DATABASE_URL": "postgresql://x/y"})
+    assert syncs_before_commit(with_db) and not crawl_blob_store(with_db).fsync_each
+    for settings in (Settings(base),  # no database: nothing commits, every blob is fsynced
+                     Settings({**base, "CLUEWATCH_DATABASE_URL": "postgresql://x/y",
+                               "CLUEWATCH_BLOB_DURABILITY": "each"}),
+                     Settings({**base, "CLUEWATCH_DATABASE_URL": "postgresql://x/y",
+                               "ITEM_PIPELINES": {"crawlers.pipelines.PostgresStorePipeline": None}})):
+        assert not syncs_before_commit(settings) and crawl_blob_store(settings).fsync_each
+    with pytest.raises(ValueError, match="CLUEWATCH_BLOB_DURABILITY"):
+        crawl_blob_store(Settings({**base, "CLUEWATCH_BLOB_DURABILITY": "sometimes"}))
+
+
+def test_the_listing_store_pipeline_syncs_the_crawls_blob_store(tmp_path):
+    from scrapy.utils.test import get_crawler
+
+    from crawlers.pipelines import PostgresStorePipeline
+
+    settings = {"CLUEWATCH_BLOB_STORE": str(tmp_path), "CLUEWATCH_DATABASE_URL": "postgresql://x/y",
+                "ITEM_PIPELINES": {"crawlers.pipelines.PostgresStorePipeline": 900}}
+    pipeline = PostgresStorePipeline.from_crawler(get_crawler(settings_dict=settings))
+    assert pipeline.before_commit.__self__.root == tmp_path.resolve()  # the same store's sync()
+    pipeline = PostgresStorePipeline.from_crawler(get_crawler(settings_dict={
+        **settings, "CLUEWATCH_BLOB_DURABILITY": "each"}))
+    assert pipeline.before_commit is None

@@ -1,0 +1,32 @@
+"""The blob store a crawl writes its evidence to (pages, images, thumbnails), and when it syncs.
+
+When the crawl stores listings into PostgreSQL (CLUEWATCH_DATABASE_URL set, PostgresStorePipeline
+enabled) and ``CLUEWATCH_BLOB_DURABILITY = "commit"`` (the default), the pipelines write blobs
+without a per-blob fsync and the listing store syncs the blob filesystem once before each commit:
+a row that names a blob is committed only after the blob is on disk, at a fraction of the cost of
+one fsync per blob. Otherwise (no database, ``"each"``) every blob is fsynced as it is written.
+"""
+from __future__ import annotations
+
+STORE_PIPELINE = "crawlers.pipelines.PostgresStorePipeline"
+
+
+def syncs_before_commit(settings) -> bool:
+    """Whether this crawl's listing store syncs the blob store before committing."""
+    if settings.get("CLUEWATCH_BLOB_DURABILITY", "commit") != "commit":
+        return False
+    if not settings.get("CLUEWATCH_DATABASE_URL"):
+        return False
+    return settings.getwithbase("ITEM_PIPELINES").get(STORE_PIPELINE) is not None
+
+
+def crawl_blob_store(settings):
+    """The store CLUEWATCH_BLOB_STORE names, deferring its fsyncs when the listing store syncs."""
+    from sinks.blobstore import blob_store_from_settings  # noqa: PLC0415
+
+    durability = settings.get("CLUEWATCH_BLOB_DURABILITY", "commit")
+    if durability not in ("commit", "each"):
+        raise ValueError(f"CLUEWATCH_BLOB_DURABILITY must be 'commit' or 'each', not {durability!r}")
+    store = blob_store_from_settings(uri=settings.get("CLUEWATCH_BLOB_STORE"))
+    deferring = getattr(store, "deferring_sync", None)
+    return deferring() if deferring is not None and syncs_before_commit(settings) else store
