@@ -45,3 +45,37 @@ def scores(tmp_path_factory):
 @pytest.mark.parametrize("field", list(FLOORS))
 def test_accuracy_holds(scores, field):
     assert scores[field]["accuracy"] >= FLOORS[field], scores[field]
+
+
+def test_old_price_prefilter_agrees_with_an_element_walk_on_every_real_page():
+    # may_show_old_price asks libxml2 for struck tags and attribute words; the reference below is
+    # the per-element walk it replaced. They must agree on real pages, not only on made-up ones.
+    import gzip
+
+    from parsel import Selector
+
+    from crawlers import extract_visible as vis
+    from crawlers.extract_price import decode_html
+
+    def walk(root):
+        return any(isinstance(el.tag, str) and (el.tag in ("del", "s", "strike")
+                                                or vis._OLD_WORD.search(vis.attr_words(el)))
+                   for el in root.iter())
+
+    ground_truth = CORPUS / "ground_truth.jsonl"
+    if not ground_truth.exists():
+        pytest.skip(f"real-page corpus not found at {CORPUS}")
+    pages = [(json.loads(line)["id"], decode_html(gzip.open(CORPUS / json.loads(line)["html"]).read()))
+             for line in ground_truth.read_text(encoding="utf-8").splitlines()]
+    # Real shops nearly always have some "list"/"original"... class name; these cover the rest.
+    pages += [("plain", '<h1>Kettle</h1><span class="price">¥88</span><!-- was --><p id="x">new</p>'),
+              ("struck", "<h1>Kettle</h1><s>¥99</s>"),
+              ("aria", '<h1>Kettle</h1><span aria-label="Regular price">¥99</span>')]
+    seen = {True: 0, False: 0}
+    for name, text in pages:
+        root = Selector(text=text).root  # parsed as extract_listing parses
+        fast = bool(root.xpath(vis._STRUCK_XPATH)) or bool(
+            vis._OLD_WORD.search(" ".join(root.xpath(vis._ATTR_WORDS_XPATH))))
+        assert fast == walk(root), name
+        seen[fast] += 1
+    assert seen[True] and seen[False]  # both answers occur, so the agreement means something
