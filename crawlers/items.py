@@ -3,10 +3,12 @@ import scrapy
 
 from cluewatch.model import LISTING_FIELDS
 
-# Evidence the pipelines add to a listing; not content (the content hash ignores them), never
+# Evidence of how the listing was fetched; not content (the content hash ignores them), never
 # compared across recrawls. `images`: per-image results in image_urls order (crawlers.images);
-# page_*: the archived raw page (crawlers.evidence).
-EVIDENCE_FIELDS = ("images", "page_sha256", "page_path", "page_bytes")
+# page_sha256/path/bytes: the archived raw page (crawlers.evidence); page_etag/page_last_modified:
+# the page's HTTP validators as served (the spider), stored with the listing for the next crawl's
+# conditional request (crawlers.middlewares.RecrawlMiddleware).
+EVIDENCE_FIELDS = ("images", "page_sha256", "page_path", "page_bytes", "page_etag", "page_last_modified")
 # Transient: the raw page body, from the spider to crawlers.evidence, which removes it from the item.
 TRANSIENT_FIELDS = ("page_body",)
 

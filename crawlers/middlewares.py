@@ -15,7 +15,7 @@ PageOutcomeMiddleware       counts pages that finally failed, by page kind: the 
                             (may be used to mark unseen listings removed) only when none did
 
 Stats: cluewatch/ssrf_refused, cluewatch/retry_backoff_seconds, cluewatch/not_modified,
-cluewatch/listing_gone, cluewatch/validators_recorded, cluewatch/page_failed/<kind>[/<reason>].
+cluewatch/listing_gone, cluewatch/page_failed/<kind>[/<reason>].
 Requests carry their page kind in meta["cluewatch_page"]: "list" (search / result / directory
 pages, which lead to listings), "seller", "item"; requests without it (images, robots.txt) are not
 judged for completeness.
@@ -299,7 +299,9 @@ class RecrawlMiddleware:
     database (CLUEWATCH_DATABASE_URL; not configured without one). A request for a known listing
     URL gets If-None-Match / If-Modified-Since; a 304 touches the listing (seen, unchanged, no new
     version) and ends the request; a 404/410 marks that listing removed at once. After a listing
-    is scraped from a 200 page, that page's ETag / Last-Modified are stored for the next crawl.
+    is scraped from a 200 page, that page's ETag / Last-Modified are stored for the next crawl —
+    by the listing store, in the listing's own transaction (the spider puts them on the item as
+    page_etag / page_last_modified), not by a database write on the reactor thread.
     """
 
     def __init__(self, crawler, database_url: str):
@@ -321,7 +323,6 @@ class RecrawlMiddleware:
         mw.conditional = crawler.settings.getbool("CLUEWATCH_CONDITIONAL_REQUESTS", True)
         crawler.signals.connect(mw.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
-        crawler.signals.connect(mw.item_scraped, signal=signals.item_scraped)
         return mw
 
     def _connection(self):
@@ -375,26 +376,6 @@ class RecrawlMiddleware:
                 self.stats.inc_value("cluewatch/listing_gone")
                 logger.info("listing %s answered %d: marked removed", request.url, response.status)
         return response
-
-    def item_scraped(self, item, response, spider):
-        from itemadapter import ItemAdapter
-
-        from sinks.crawl_runs import record_validators
-
-        adapter = ItemAdapter(item)
-        if response is None or adapter.get("url") != response.url or response.status != 200:
-            return
-        etag = response.headers.get("ETag")
-        last_modified = response.headers.get("Last-Modified")
-        if not (etag or last_modified):
-            return
-        decode = lambda v: v.decode("latin-1") if v else None  # noqa: E731
-        try:
-            if record_validators(self._connection(), self.source_id or adapter.get("source"),
-                                 adapter.get("external_id"), decode(etag), decode(last_modified)):
-                self.stats.inc_value("cluewatch/validators_recorded")
-        except Exception as e:  # bookkeeping only: never fail the crawl for it
-            logger.warning("could not store validators of %s: %s", response.url, e)
 
 
 # --------------------------------------------------------------------------- crawl completeness

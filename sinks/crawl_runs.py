@@ -66,15 +66,3 @@ def touch_listing(conn, source_id: str, external_id: str) -> bool:
             (source_id, str(external_id)),
         )
         return cur.rowcount == 1
-
-
-def record_validators(conn, source_id: str, external_id: str, etag: str | None,
-                      last_modified: str | None) -> bool:
-    """Store the page's ETag / Last-Modified (as served) for the next crawl's conditional request."""
-    with conn.cursor() as cur:
-        cur.execute(
-            """UPDATE listings SET etag = %s, last_modified = %s
-               WHERE source_id = %s AND external_id = %s""",
-            (etag, last_modified, source_id, str(external_id)),
-        )
-        return cur.rowcount == 1

@@ -105,7 +105,9 @@ def _fill_missing_evidence(cur, version_id: int, page: tuple, images: dict[int, 
 def store_listing(conn, listing: dict) -> StoreResult:
     """Upsert one listing and its content version inside the caller's transaction.
 
-    A new version also records the archived page (page_sha256/page_path/page_bytes) and, per image
+    The page's HTTP validators (page_etag/page_last_modified), when it was served with any, are kept
+    on the listing for the next crawl's conditional request. A new version also records the
+    archived page (page_sha256/page_path/page_bytes) and, per image
     in image_urls order, the stored image (sha256, path, thumb_path, width, height, bytes, error)
     when the listing carries them (crawlers.evidence, crawlers.images); both are optional.
     """
@@ -129,12 +131,19 @@ def store_listing(conn, listing: dict) -> StoreResult:
         cur.execute(
             """WITH source AS (
                    INSERT INTO sources (id, kind, platform) VALUES (%s, %s, %s) ON CONFLICT (id) DO NOTHING)
-               INSERT INTO listings (source_id, external_id, url) VALUES (%s, %s, %s)
+               INSERT INTO listings (source_id, external_id, url, etag, last_modified)
+               VALUES (%s, %s, %s, %s, %s)
                ON CONFLICT (source_id, external_id) DO UPDATE
-                   SET url = EXCLUDED.url, last_seen_at = now(), removed_at = NULL
+                   SET url = EXCLUDED.url, last_seen_at = now(), removed_at = NULL,
+                       -- a page served without validators keeps the ones stored before
+                       etag = CASE WHEN EXCLUDED.etag IS NULL AND EXCLUDED.last_modified IS NULL
+                                   THEN listings.etag ELSE EXCLUDED.etag END,
+                       last_modified = CASE WHEN EXCLUDED.etag IS NULL AND EXCLUDED.last_modified IS NULL
+                                            THEN listings.last_modified ELSE EXCLUDED.last_modified END
                RETURNING id""",
             (listing["source"], listing.get("kind") or "ecommerce", listing.get("platform") or "",
-             listing["source"], str(listing["external_id"]), listing["url"]),
+             listing["source"], str(listing["external_id"]), listing["url"],
+             listing.get("page_etag"), listing.get("page_last_modified")),
         )
         listing_id = cur.fetchone()[0]
         cur.execute(

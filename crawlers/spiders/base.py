@@ -196,6 +196,10 @@ class ListingSpider(scrapy.Spider):
         data = extract_listing(response.text, response.url, selectors=self.extraction_selectors)
         # The raw page, archived as evidence by crawlers.evidence (which removes it from the item).
         data["page_body"] = PageBody(response.body)
+        # Stored with the listing, in the same transaction, for the next crawl's conditional request.
+        for field, header in (("page_etag", b"ETag"), ("page_last_modified", b"Last-Modified")):
+            value = response.headers.get(header)
+            data[field] = value.decode("latin-1")[:500] if value else None
         return data
 
     def external_id(self, url: str) -> str | None:
@@ -212,6 +216,9 @@ class ListingSpider(scrapy.Spider):
         )
         values.update({k: v for k, v in overrides.items() if v})
         values["content_sha256"] = content_sha256(values)
+        # Validators belong to the page the data came from (an item page), not to inline listings.
+        values["page_etag"] = data.get("page_etag")
+        values["page_last_modified"] = data.get("page_last_modified")
         body = values.get("page_body") or data.get("page_body")  # an override wins (inline items)
         if body is not None:
             values["page_body"] = PageBody(body)  # not content: not in the hash

@@ -114,3 +114,30 @@ def test_registry_round_trip_and_versions(db):
     newer = load_active_registry(db)
     assert [m.id for m in newer.marks] == ["sprite"] and newer.sha256 == "2" * 64
     assert newer.mark("sprite").names == ("雪碧",)
+
+
+def test_page_validators_are_kept_with_the_listing_for_the_next_conditional_request(db):
+    from sinks.crawl_runs import load_validators
+
+    store_listing(db, listing(page_etag='"v1"', page_last_modified="Wed, 25 Nov 2026 08:00:00 GMT"))
+    assert load_validators(db, "shop")["http://127.0.0.1/i/1"] == ("1", '"v1"', "Wed, 25 Nov 2026 08:00:00 GMT")
+    store_listing(db, listing())  # served without validators this time: the stored ones stay
+    assert load_validators(db, "shop")["http://127.0.0.1/i/1"][1] == '"v1"'
+    store_listing(db, listing(page_etag='"v2"'))  # new validators replace both
+    assert load_validators(db, "shop")["http://127.0.0.1/i/1"] == ("1", '"v2"', None)
+
+
+def test_images_and_evidence_of_a_new_version_are_stored_in_order_with_their_results(db):
+    result = store_listing(db, listing(
+        image_urls=["http://127.0.0.1/a.jpg", "http://127.0.0.1/b.jpg", "http://127.0.0.1/c.jpg"],
+        images=[{"url": "http://127.0.0.1/a.jpg", "sha256": "a" * 64, "path": "aa/aa/" + "a" * 64 + ".jpg",
+                 "thumb_path": "bb/bb/" + "b" * 64 + ".jpg", "width": 640, "height": 480, "bytes": 1234},
+                {"url": "http://127.0.0.1/b.jpg", "error": "too large: 9 MB"},
+                {"url": "http://elsewhere/c.jpg", "path": "cc/cc/" + "c" * 64 + ".jpg"}]))  # not c's result
+    with db.cursor() as cur:
+        cur.execute("""SELECT position, url, sha256, path, width, height, bytes, error FROM listing_images
+                       WHERE listing_version_id = %s ORDER BY position""", (result.version_id,))
+        rows = cur.fetchall()
+    assert rows == [(0, "http://127.0.0.1/a.jpg", "a" * 64, "aa/aa/" + "a" * 64 + ".jpg", 640, 480, 1234, None),
+                    (1, "http://127.0.0.1/b.jpg", None, None, None, None, None, "too large: 9 MB"),
+                    (2, "http://127.0.0.1/c.jpg", None, None, None, None, None, None)]
