@@ -5,6 +5,11 @@ enabled) and ``CLUEWATCH_BLOB_DURABILITY = "commit"`` (the default), the pipelin
 without a per-blob fsync and the listing store syncs the blob filesystem once before each commit:
 a row that names a blob is committed only after the blob is on disk, at a fraction of the cost of
 one fsync per blob. Otherwise (no database, ``"each"``) every blob is fsynced as it is written.
+
+syncfs(2) flushes everything dirty on that filesystem, other programs' writes included. Measured on
+the 5,000-listing benchmark: 233 syncs, median 2.5 ms, slowest 21 ms, 0.76 s in all (in the store
+threads). A blob store that shares its filesystem with a heavy writer should get its own
+filesystem, or ``"each"``.
 """
 from __future__ import annotations
 
