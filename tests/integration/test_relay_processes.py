@@ -73,6 +73,13 @@ def marked_once(db_url: str, topic: str) -> int:
         conn.close()
 
 
+def assert_delivered_once_in_key_order(bootstrap, topic, enqueued):
+    """Every enqueued event is on the topic exactly once, in outbox order per key."""
+    records = read_topic(bootstrap, topic)
+    assert sorted(m["event_id"] for _, m, _ in records) == sorted(e for _, e in enqueued)
+    assert_key_order(records, enqueued)
+
+
 def assert_key_order(records, enqueued):
     """Per key, the events on the topic (first copy of each, in offset order) follow outbox order."""
     expected = defaultdict(list)
@@ -100,9 +107,7 @@ def test_two_processes_drain_a_backlog_exactly_once_in_key_order(db, db_url, kaf
     assert "published 6000, dead-lettered 0, failed 0" in log
     # Each row sent by exactly one worker, once, and every event on the topic exactly once.
     assert marked_once(db_url, kafka_topic_name) == 6000
-    records = read_topic(kafka_bootstrap, kafka_topic_name)
-    assert sorted(m["event_id"] for _, m, _ in records) == sorted(e for _, e in enqueued)
-    assert_key_order(records, enqueued)
+    assert_delivered_once_in_key_order(kafka_bootstrap, kafka_topic_name, enqueued)
 
 
 def test_a_killed_worker_is_reported_and_restarted_and_ctrl_c_stops_all(db, db_url, kafka_bootstrap,
@@ -142,9 +147,7 @@ def test_a_killed_worker_is_reported_and_restarted_and_ctrl_c_stops_all(db, db_u
     assert not [p for p in replacement + first if p.is_running() and p.status() != psutil.STATUS_ZOMBIE], \
         "a worker outlived the relay"
     assert marked_once(db_url, kafka_topic_name) == 2000
-    records = read_topic(kafka_bootstrap, kafka_topic_name)
-    assert sorted(m["event_id"] for _, m, _ in records) == sorted(e for _, e in enqueued)
-    assert_key_order(records, enqueued)
+    assert_delivered_once_in_key_order(kafka_bootstrap, kafka_topic_name, enqueued)
 
 
 def test_once_with_a_worker_killed_exits_non_zero_and_a_rerun_finishes(db, db_url, kafka_bootstrap,
