@@ -73,7 +73,27 @@ def crawl_settings(source, *, database_url: str | None = None, output: str | Non
                      priority="cmdline")
     from crawlers.rendering import render_settings  # `render: true`: Chromium via scrapy-playwright
     settings.setdict(render_settings(source, settings), priority="cmdline")
+    _drop_disabled_components(settings)
     return settings
+
+
+_COMPONENT_MAPS = ("EXTENSIONS", "DOWNLOADER_MIDDLEWARES", "SPIDER_MIDDLEWARES", "ITEM_PIPELINES")
+
+
+def _drop_disabled_components(settings) -> None:
+    """Remove the components our settings disable (None) from Scrapy's *_BASE maps too.
+
+    Scrapy imports every class named in a component map or its base while merging them, even one
+    set to None: the disabled RemoteControl extension imported aiohttp and the disabled cookies
+    middleware tldextract, ~0.25 s of start-up per crawl process. Only names we disable are
+    removed, so a component a newer Scrapy adds to its base still runs."""
+    for name in _COMPONENT_MAPS:
+        disabled = {key for key, value in settings.getdict(name).items() if value is None and isinstance(key, str)}
+        if not disabled:
+            continue
+        for key in (f"{name}_BASE", name):  # absent from both = disabled, and never imported
+            settings.set(key, {k: v for k, v in settings.getdict(key).items() if k not in disabled},
+                         priority=settings.getpriority(key) or "default")
 
 
 def page_failures(stats: dict) -> dict:

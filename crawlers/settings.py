@@ -51,8 +51,9 @@ DOWNLOADER_MIDDLEWARES = {
     "crawlers.middlewares.BackoffRetryMiddleware": 550,
     # Not configured (skipped) unless CLUEWATCH_DATABASE_URL is set.
     "crawlers.middlewares.RecrawlMiddleware": 560,
-    # Off (COOKIES_ENABLED below); listed as None so Scrapy does not even import it (and tldextract:
-    # ~85 ms of start-up per crawl process).
+    # Off (COOKIES_ENABLED below). A component set to None here is also dropped from Scrapy's base
+    # map by crawlers.run, so it is not even imported (this one imports tldextract: ~85 ms of start-up
+    # per crawl process).
     "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
 }
 # "host:port" origins; when set, a source's allow_private_addresses covers only these.
@@ -73,7 +74,8 @@ COOKIES_ENABLED = False           # listings are public; no sessions, no trackin
 # that executes Python sent to it, token in a job file) have no place on a crawl worker.
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
-# Not even loaded: its module imports aiohttp's web server (~140 ms of start-up per crawl process).
+# Not even loaded (crawlers.run drops None components from the base maps): its module imports
+# aiohttp's web server (~140 ms of start-up per crawl process).
 EXTENSIONS = {"scrapy.extensions.remote_control.RemoteControl": None}
 # REQUEST_FINGERPRINTER_IMPLEMENTATION is deliberately absent: Scrapy 2.19 no longer reads it (only
 # the current fingerprinter exists), so setting it would only suggest a choice that is not there.
@@ -107,6 +109,9 @@ IMAGES_MAX_BYTES = 8 * 1024 * 1024    # per-request download_maxsize for images
 IMAGES_MAX_PIXELS = 40_000_000        # decompression-bomb guard (also Pillow's MAX_IMAGE_PIXELS)
 IMAGES_ALLOW_REDIRECTS = True         # CDNs redirect; the SSRF guard re-checks each hop
 IMAGES_DECODE_THREADS = 2             # concurrent decodes (memory bound: 40 Mpx RGBA ≈ 160 MB each)
+
+# Scrapy's in-memory stats without the deprecation shim on every attribute access (crawlers/stats.py).
+STATS_CLASS = "crawlers.stats.CrawlStatsCollector"
 
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
