@@ -7,9 +7,12 @@ production run is `python -m crawlers.run` exactly as Airflow runs it: extractio
 (images and page evidence where enabled), PostgreSQL upserts into an embedded server, with
 `--processes` shard processes (crawlers.run --processes; the per-domain concurrency is split between
 them, so both crawlers keep `--concurrency` requests in flight against the shop). Prints
-pages/s of both, their ratio, peak memory, and memory at each quarter of the crawl (flat = it does
-not grow with the number of pages). The two crawls alternate for `--repeat` rounds and the round
-with the median ratio is reported: on a shared 2-core machine one run can be 30 % slower than the next.
+pages/s of both, their ratio, CPU time per page (all the crawl's processes; the figure that drifts
+least on a shared machine), peak memory, and memory at each quarter of the crawl (flat = it does
+not grow with the number of pages). A third crawl, the bare spider fetching each page's image too,
+shows what Scrapy alone costs for the production crawl's requests. The crawls alternate for
+`--repeat` rounds and the round with the median ratio is reported: on a shared 2-core machine one
+run can be 30 % slower than the next.
 """
 from __future__ import annotations
 
@@ -23,6 +26,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+import resource
 
 import psutil
 
@@ -56,17 +61,20 @@ def watch_memory(proc: subprocess.Popen, samples: list) -> threading.Thread:
 def timed_run(cmd: list[str], env: dict, label: str) -> dict:
     print(f"… {label}: {' '.join(cmd[:4])} …", flush=True)
     samples: list = []
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     watcher = watch_memory(proc, samples)
     out, err = proc.communicate()
     seconds = time.monotonic() - start
     watcher.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the crawl's processes, all waited for
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     if proc.returncode != 0:
         raise SystemExit(f"{label} failed (exit {proc.returncode}):\n{err[-3000:]}")
     rss = [r for _, r in samples] or [0]
     quarters = [rss[min(len(rss) - 1, int(len(rss) * q))] for q in (0.25, 0.5, 0.75)] + [rss[-1]]
-    return {"seconds": seconds, "peak_rss": max(rss), "quarters": quarters, "stdout": out, "stderr": err}
+    return {"seconds": seconds, "cpu": cpu, "peak_rss": max(rss), "quarters": quarters, "stdout": out, "stderr": err}
 
 
 def main(argv=None) -> int:
@@ -91,8 +99,8 @@ def main(argv=None) -> int:
     rounds = []
     try:
         for n in range(1, args.repeat + 1):
-            bare, full, stored, images = one_round(args, base, list_pages)
-            rounds.append((bare, full))
+            bare, floor, full, stored, images = one_round(args, base, list_pages)
+            rounds.append((bare, full, floor))
             print(f"round {n}: bare {pages / bare['seconds']:.1f} pages/s, production {pages / full['seconds']:.1f} "
                   f"pages/s, ratio {bare['seconds'] / full['seconds']:.2f}", flush=True)
     finally:
@@ -100,38 +108,43 @@ def main(argv=None) -> int:
         server.join(5)
 
     # The median round, by ratio: a noisy neighbour slows one run of a round, not the middle of several.
-    bare, full = sorted(rounds, key=lambda r: r[0]["seconds"] / r[1]["seconds"])[len(rounds) // 2]
+    bare, full, floor = sorted(rounds, key=lambda r: r[0]["seconds"] / r[1]["seconds"])[len(rounds) // 2]
     stats = json.loads([l for l in full["stdout"].splitlines() if l.startswith("{")][-1])
     mb = lambda b: f"{b / 2**20:.0f} MB"  # noqa: E731
     bare_rate, full_rate = pages / bare["seconds"], pages / full["seconds"]
     print()
     print(f"pages crawled         {pages} ({list_pages} list + {pages - list_pages} product) per crawler"
           + (f"; median of {len(rounds)} rounds" if len(rounds) > 1 else ""))
-    print(f"bare Scrapy           {bare['seconds']:7.1f} s  {bare_rate:7.1f} pages/s  peak {mb(bare['peak_rss'])}")
-    print(f"production pipeline   {full['seconds']:7.1f} s  {full_rate:7.1f} pages/s  peak {mb(full['peak_rss'])}"
+    cpu = lambda run: f"CPU {run['cpu'] / pages * 1000:5.2f} ms/page"  # noqa: E731
+    print(f"bare Scrapy           {bare['seconds']:7.1f} s  {bare_rate:7.1f} pages/s  {cpu(bare)}  peak {mb(bare['peak_rss'])}")
+    print(f"production pipeline   {full['seconds']:7.1f} s  {full_rate:7.1f} pages/s  {cpu(full)}  peak {mb(full['peak_rss'])}"
           f"  ({stored} listing versions and {images} images stored, {stats.get('items_scraped')} items, "
           f"{stats.get('pages')} responses incl. images)")
+    print(f"bare Scrapy + images  {floor['seconds']:7.1f} s  {pages / floor['seconds']:7.1f} pages/s  {cpu(floor)}  "
+          f"(1 process: the production crawl's requests and nothing else, Scrapy's own floor for them)")
     print(f"production processes  {args.processes} (CPUs: {os.cpu_count()}, load average "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())})")
     print(f"ratio production/bare {full_rate / bare_rate:.2f}"
-          + (" (rounds: " + ", ".join(f"{b['seconds'] / f['seconds']:.2f}" for b, f in rounds) + ")"
+          + (" (rounds: " + ", ".join(f"{b['seconds'] / f['seconds']:.2f}" for b, f, _ in rounds) + ")"
              if len(rounds) > 1 else ""))
     print("memory at 25/50/75/100 % of the crawl: bare " + " / ".join(mb(q) for q in bare["quarters"])
           + "; production " + " / ".join(mb(q) for q in full["quarters"]))
     return 0
 
 
-def one_round(args, base: str, list_pages: int) -> tuple[dict, dict, int, int]:
-    """The bare spider, then the production crawl into a fresh database and blob store."""
+def one_round(args, base: str, list_pages: int) -> tuple[dict, dict, dict, int, int]:
+    """The bare spider (pages; pages and images), then the production crawl into a fresh database
+    and blob store."""
     with tempfile.TemporaryDirectory(prefix="cluewatch-bench-") as tmp:
         tmp = Path(tmp)
         env = dict(os.environ, PYTHONPATH=str(ROOT))
-        bare = timed_run(
-            [sys.executable, "-m", "scrapy", "runspider", str(HERE / "bare_spider.py"), "-a", f"base={base}",
-             "-s", f"CONCURRENT_REQUESTS={args.concurrency}",
-             "-s", f"CONCURRENT_REQUESTS_PER_DOMAIN={args.concurrency}", "-s", "LOG_LEVEL=WARNING",
-             "-s", "TELNETCONSOLE_ENABLED=False", "-s", "ROBOTSTXT_OBEY=False"],
-            env, "bare Scrapy")
+        bare_cmd = [sys.executable, "-m", "scrapy", "runspider", str(HERE / "bare_spider.py"), "-a", f"base={base}",
+                    "-s", f"CONCURRENT_REQUESTS={args.concurrency}",
+                    "-s", f"CONCURRENT_REQUESTS_PER_DOMAIN={args.concurrency}", "-s", "LOG_LEVEL=WARNING",
+                    "-s", "TELNETCONSOLE_ENABLED=False", "-s", "REMOTE_CONTROL_ENABLED=False",
+                    "-s", "ROBOTSTXT_OBEY=False"]
+        bare = timed_run(bare_cmd, env, "bare Scrapy")
+        floor = timed_run(bare_cmd + ["-a", "images=1"], env, "bare Scrapy + images")
 
         from cluewatch.services.postgres import EmbeddedPostgres
         from sinks.db import connect, migrate
@@ -166,7 +179,7 @@ def one_round(args, base: str, list_pages: int) -> tuple[dict, dict, int, int]:
                          f"stats: {stats}")
     if images != stored:  # every fixture listing has one image: each must be stored with a thumbnail
         raise SystemExit(f"production crawl stored {images} images for {stored} listings")
-    return bare, full, stored, images
+    return bare, floor, full, stored, images
 
 
 if __name__ == "__main__":
