@@ -45,9 +45,11 @@ class DetectorParams:
     nms_iou: float = 0.3
     view_scales: tuple[float, ...] = VIEW_SCALES
     view_backgrounds: tuple[int, ...] = VIEW_BACKGROUNDS
-    gray_scale: float = 1.0       # the gray plane is described at this fraction of the working size
-                                  # (SIFT doubles its input first: 0.5 = no upsampling, ~1/4 of the cost;
-                                  # see docs/logo-detector.md for what 0.5 gives)
+    gray_scale: float = 0.5       # the gray plane is described at this fraction of the working size
+                                  # (SIFT doubles its input first: 0.5 = no net upsampling, ~1/4 of the
+                                  # cost of 1.0; docs/logo-detector.md, "Speed study")
+    gray_min_side: int = 360      # ... raised so its long side keeps at least this many pixels (at most the
+                                  # working size): a small photo (a 360 px product shot) keeps its detail
     colour: bool = True           # also match keypoints of the a*/b* colour-opponent planes (features.py)
     colour_scale: float = 0.5     # the colour planes are described at this fraction of the working size
     colour_max_keypoints: int = 800   # per colour plane
@@ -119,7 +121,7 @@ class LogoDetector:
         p = self.params
         gray, _ = to_gray(image_bgr)
         work, factor = working_image(gray, p.max_side, p.min_side)
-        kp = _extract_at(self.extractor, work, p.gray_scale)
+        kp = _extract_at(self.extractor, work, _gray_scale(p, work.shape))
         if p.colour and self.colour_extractor is not None and image_bgr.ndim == 3:
             kp = _concat([kp] + self._colour_keypoints(image_bgr, work.shape))
         if len(kp) == 0:
@@ -224,6 +226,11 @@ def _rescaled(kp: Keypoints, fx: float, fy: float) -> Keypoints:
     if fx == 1.0 and fy == 1.0:
         return kp
     return Keypoints(kp.xy * np.array([fx, fy], np.float32), kp.size * fx, kp.angle, kp.desc)
+
+
+def _gray_scale(p: DetectorParams, shape: tuple[int, ...]) -> float:
+    """`gray_scale`, raised so the gray plane's long side keeps `gray_min_side` pixels, at most 1."""
+    return min(1.0, max(p.gray_scale, p.gray_min_side / max(shape[:2])))
 
 
 def _extract_at(extractor: SiftExtractor, plane: np.ndarray, scale: float) -> Keypoints:

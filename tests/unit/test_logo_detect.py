@@ -183,3 +183,14 @@ def test_flat_colour_logo_needs_the_colour_planes():
     assert found and found[0].mark_id == "zap" and box_iou(found[0].bbox, box) >= 0.5, (found, box)
     gray_only = LogoDetector.build(refs, DetectorParams(view_scales=(1.0, 0.5), colour=False)).detect(img)
     assert not gray_only, gray_only
+
+
+def test_gray_plane_scale_keeps_a_minimum_side():
+    from detectors.logo.detect import _gray_scale
+
+    assert _gray_scale(DetectorParams(gray_scale=1.0), (480, 640)) == 1.0        # full working size
+    assert _gray_scale(DetectorParams(), (480, 640)) == pytest.approx(360 / 640)  # default: half, ≥ 360 px
+    half = DetectorParams(gray_scale=0.5, gray_min_side=360)
+    assert _gray_scale(half, (900, 1000)) == 0.5                                 # large photo: half
+    assert _gray_scale(half, (480, 480)) == pytest.approx(0.75)                  # 360 px product shot, upscaled
+    assert _gray_scale(DetectorParams(gray_scale=0.5, gray_min_side=2000), (480, 640)) == 1.0   # never upscaled
