@@ -20,14 +20,13 @@ import argparse
 import json
 import multiprocessing
 import os
+import resource
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
-
-import resource
 
 import psutil
 
