@@ -108,7 +108,6 @@ def main(argv=None) -> int:
     base = a.labels.parent
     rows = read_labels(a.labels)
     refs = [load_reference(p.stem, p.stem, p) for p in sorted((base / "logos").glob("*.png"))]
-    cv2.setRNGSeed(0)  # FLANN's random trees, seeded as detectors.logo.signal seeds them: a rerun refits the same
     det = LogoDetector.build(refs)
     X, y, split, negative = [], [], [], []
     boxes = {"tune": 0, "heldout": 0}

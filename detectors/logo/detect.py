@@ -83,8 +83,13 @@ class LogoDetector:
     colour_extractor: SiftExtractor | None = None
 
     @classmethod
-    def build(cls, references: Iterable[LogoReference], params: DetectorParams | None = None) -> "LogoDetector":
-        """Preprocess every reference once into one shared descriptor index."""
+    def build(cls, references: Iterable[LogoReference], params: DetectorParams | None = None, *,
+              seed: int | None = 0) -> "LogoDetector":
+        """Preprocess every reference once into one shared descriptor index.
+
+        FLANN's randomized k-d trees draw from OpenCV's process-wide RNG, which is seeded with
+        `seed` first, so one registry always gives the same detector and a photo the same score
+        (in every run, worker and evaluation); None leaves the RNG as it is."""
         params = params or DetectorParams()
         extractor = SiftExtractor()
         query_extractor = SiftExtractor(max_keypoints=params.max_keypoints)
@@ -109,6 +114,8 @@ class LogoDetector:
         if not logos:
             raise ValueError("no reference logos")
         colour_extractor = SiftExtractor(max_keypoints=params.colour_max_keypoints)
+        if seed is not None:
+            cv2.setRNGSeed(seed)
         return cls(logos, SharedIndex(parts, owner, checks=params.checks), query_extractor, params, colour_extractor)
 
     def detect(self, image_bgr: np.ndarray) -> list[LogoMatch]:

@@ -38,13 +38,8 @@ def detector_for(marks):
     from detectors.logo.detect import LogoDetector  # noqa: PLC0415 - OpenCV only where images are scored
     from detectors.logo.references import references_for  # noqa: PLC0415
 
-    import cv2  # noqa: PLC0415
-
     refs = references_for(marks)
-    # FLANN's randomized k-d trees draw from OpenCV's process-wide RNG: seed it so that a listing
-    # scores the same in every run and every worker.
-    cv2.setRNGSeed(0)
-    detector = LogoDetector.build(refs) if refs else None
+    detector = LogoDetector.build(refs) if refs else None  # seeded: a listing scores the same in every worker
     _CACHE.clear()  # one registry at a time: the previous one is no longer active
     _CACHE[id(marks)] = (marks, detector)
     return detector
