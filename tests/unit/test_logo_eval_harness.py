@@ -16,6 +16,7 @@ from detectors.logo import evalset, evaluate
 from detectors.logo.baseline import BaselineDetector
 
 SMALL = evalset.Params(positives=40, negatives=16, registered=12, unregistered=4)
+SEEDS = (0, 1, 2)  # FLANN seeds the detector's subset test pools (one seed is too noisy)
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +95,6 @@ def test_detector_beats_the_baseline_on_the_same_composites(small_set, refs):
     assert sum(n["flagged_images"] for n in mine["negatives"].values()) <= 2 * len(SEEDS), mine["negatives"]
     assert mine["split"]["heldout"]["recall"] >= 0.65, mine["split"]  # logos never tuned on
 
-
-SEEDS = (0, 1, 2)
 
 
 def test_match_logo_contract(small_set, tmp_path):
