@@ -47,13 +47,16 @@ _AVAILABILITY = {"instock": "InStock", "in stock": "InStock", "available": "InSt
 
 # ------------------------------------------------------------------------------------ entry point
 def extract_listing(html: str | bytes, url: str, *, encoding: str | None = None,
-                    content_type: str | None = None, selectors: Mapping[str, str] | None = None) -> dict:
+                    content_type: str | None = None, selectors: Mapping[str, str] | None = None,
+                    fields: Iterable[str] = FIELDS) -> dict:
     """The listing fields found on one page; None (or [] for images) where nothing was found.
 
     `encoding`/`content_type` are the HTTP hints for bytes input (Scrapy's `response.text` has
     already applied them). `selectors` maps field names (title, description, brand, price,
     seller_name, category, image) to CSS selectors, used after structured data and before the
-    generic heuristics.
+    generic heuristics. `fields` (default: all of FIELDS) names the fields the caller uses: the
+    visible-page heuristics run only for those (a crawl stores no sku/gtin/mpn/availability, so it
+    does not pay for their search); a field left out may still come back from structured data.
     """
     text = decode_html(html, encoding=encoding, content_type=content_type)
     if not text.strip():
@@ -77,7 +80,8 @@ def extract_listing(html: str | bytes, url: str, *, encoding: str | None = None,
     # The visible-page heuristics cost most of the time (a crawl is CPU-bound on them): run only
     # those whose answer can still change the result.
     known = _merge(early)
-    need = {f for f in FIELDS if f not in PRICE_FIELDS and not known[f]}
+    wanted = set(fields)
+    need = {f for f in FIELDS if f in wanted and f not in PRICE_FIELDS and not known[f]}
     want_candidates = (known["price_low"] is None or not any(layer.get("currency") for layer in early)
                        or vis.may_show_old_price(page))
     generic = _from_page(page, selector, base, title_el, ld, need=need, price=want_candidates)
@@ -86,7 +90,7 @@ def extract_listing(html: str | bytes, url: str, *, encoding: str | None = None,
     _settle_price(result, layers, generic.get("_price_candidates") or [], url, lang)
     if result["brand"]:
         result["brand"] = vis.respell(result["brand"], result["title"] or name)
-    if not result["sku"]:
+    if not result["sku"] and "sku" in wanted:
         result["sku"] = sku_from_url(url)
     if result["title"] and h1_text and result["title"] != h1_text and h1_text in result["title"] \
             and not structured.get("title"):
@@ -338,7 +342,7 @@ def _from_page(page: vis.Page, selector: Selector, base: str, title_el, ld, *,
         out["_price_candidates"] = candidates
         if found:
             out.update(price_low=found["price_low"], price_high=found["price_high"], currency=found["currency"])
-    labels = vis.labelled(page) if need & {"brand", "sku", "gtin", "mpn", "category"} else {}
+    labels = vis.labelled(page) if need & {"brand", "sku", "gtin", "mpn"} else {}
     if need & {"brand", "category"}:
         crumbs = sd.breadcrumbs(ld)
         brand = labels.get("brand") or _itemprop_text(selector, "brand")

@@ -1,6 +1,8 @@
 """Store crawled listings as versions: an unchanged recrawl adds nothing, a changed one a new version."""
 from __future__ import annotations
 
+import re
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
@@ -8,6 +10,23 @@ from decimal import Decimal, InvalidOperation
 from cluewatch.listing import content_sha256
 from cluewatch.model import SourceConfig
 from psycopg2.extras import Json
+
+
+# Server-side prepared statements, per connection: the crawl stores thousands of listings a minute
+# and PostgreSQL would otherwise parse and plan both statements for every one of them.
+_PREPARED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _execute_prepared(cur, name: str, sql: str, params: tuple) -> None:
+    """cur.execute(sql, params) through a statement PREPAREd once per connection. PREPARE is not
+    transactional (a rollback keeps it), so a connection prepares each statement once."""
+    conn = cur.connection
+    done = _PREPARED.setdefault(conn, set())
+    if name not in done:
+        numbered = iter(range(1, sql.count("%s") + 1))
+        cur.execute(f"PREPARE {name} AS " + re.sub(r"%s", lambda m: f"${next(numbered)}", sql))
+        done.add(name)
+    cur.execute(f"EXECUTE {name} ({', '.join(['%s'] * len(params))})", params)
 
 
 class InvalidListing(ValueError):
@@ -128,7 +147,8 @@ def store_listing(conn, listing: dict) -> StoreResult:
         # Two round trips for a new version (a crawl stores thousands a minute): the source row
         # (normally registered by the crawl task; this keeps a direct store from failing) with the
         # listing, then the version with its images and the listing's current version.
-        cur.execute(
+        _execute_prepared(
+            cur, "cluewatch_store_listing",
             """WITH source AS (
                    INSERT INTO sources (id, kind, platform) VALUES (%s, %s, %s) ON CONFLICT (id) DO NOTHING)
                INSERT INTO listings (source_id, external_id, url, etag, last_modified)
@@ -146,7 +166,8 @@ def store_listing(conn, listing: dict) -> StoreResult:
              listing.get("page_etag"), listing.get("page_last_modified")),
         )
         listing_id = cur.fetchone()[0]
-        cur.execute(
+        _execute_prepared(
+            cur, "cluewatch_store_version",
             """WITH version AS (
                    INSERT INTO listing_versions (listing_id, content_sha256, platform, kind, url, title,
                        description, brand, price_low, price_high, currency, seller_name, seller_id,

@@ -11,13 +11,16 @@ from scrapy.http import TextResponse
 
 from cluewatch.listing import content_sha256
 from cluewatch.model import LISTING_FIELDS, SourceConfig
-from crawlers.extraction import extract_listing
+from crawlers.extraction import FIELDS, extract_listing
 from crawlers.middlewares import PAGE_META
 from crawlers.items import Listing, PageBody
 
 # Settings that turn a crawl into a takedown check of given listing URLs (see verify_requests).
 VERIFY_URLS = "CLUEWATCH_VERIFY_URLS"
 VERIFY_REPORT = "CLUEWATCH_VERIFY_REPORT"
+# The extracted fields a Listing keeps (its images are image_urls): the crawl does not search pages for
+# the others (sku, gtin, mpn, availability), which only `cluewatch extract` reports.
+STORED_FIELDS = tuple(f for f in FIELDS if f in LISTING_FIELDS or f == "images")
 # Selector keys that crawlers.extraction applies to an item page; the rest steer the crawl.
 EXTRACTION_KEYS = ("title", "description", "brand", "price", "seller_name", "category", "image")
 # Query parameters that carry a listing id on sites with URLs like item.php?id=123.
@@ -193,7 +196,8 @@ class ListingSpider(scrapy.Spider):
         if not isinstance(response, TextResponse):
             self.logger.warning("not an HTML page, skipped: %s", response.url)
             return None
-        data = extract_listing(response.text, response.url, selectors=self.extraction_selectors)
+        data = extract_listing(response.text, response.url, selectors=self.extraction_selectors,
+                               fields=STORED_FIELDS)
         # The raw page, archived as evidence by crawlers.evidence (which removes it from the item).
         data["page_body"] = PageBody(response.body)
         # Stored with the listing, in the same transaction, for the next crawl's conditional request.

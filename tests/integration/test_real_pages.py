@@ -79,3 +79,24 @@ def test_old_price_prefilter_agrees_with_an_element_walk_on_every_real_page():
         assert fast == walk(root), name
         seen[fast] += 1
     assert seen[True] and seen[False]  # both answers occur, so the agreement means something
+
+
+def test_a_crawl_extracts_the_stored_fields_exactly_as_cluewatch_extract_does():
+    # The crawl asks only for the fields a Listing keeps (the visible-page search for sku, gtin,
+    # mpn and availability is skipped); on real pages that must not change any field it keeps.
+    import gzip
+
+    from crawlers.extraction import extract_listing
+    from crawlers.spiders.base import STORED_FIELDS
+
+    if not (CORPUS / "ground_truth.jsonl").exists():
+        pytest.skip(f"real-page corpus not found at {CORPUS}")
+    assert set(STORED_FIELDS) >= {"title", "brand", "price_low", "currency", "category", "images"}
+    assert not set(STORED_FIELDS) & {"sku", "gtin", "mpn", "availability"}
+    pages = [json.loads(line) for line in (CORPUS / "ground_truth.jsonl").read_text(encoding="utf-8").splitlines()]
+    for page in pages:
+        raw = (CORPUS / page["html"]).read_bytes()
+        html = gzip.decompress(raw) if page["html"].endswith(".gz") else raw
+        full = extract_listing(html, page["url"])
+        crawl = extract_listing(html, page["url"], fields=STORED_FIELDS)
+        assert {f: crawl[f] for f in STORED_FIELDS} == {f: full[f] for f in STORED_FIELDS}, page["url"]

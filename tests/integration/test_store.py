@@ -45,6 +45,26 @@ def test_unchanged_recrawl_adds_no_version_and_changed_content_adds_one(db):
         assert [r[0] for r in cur.fetchall()] == ["http://127.0.0.1/a.jpg", "http://127.0.0.1/b.jpg"]
 
 
+def test_store_statements_are_prepared_once_per_connection_and_survive_a_rollback(db, db_url):
+    from sinks.db import connect
+
+    store_listing(db, listing())
+    db.rollback()  # PREPARE is not transactional: the statements stay prepared
+    stored = store_listing(db, listing(external_id="2"))
+    db.commit()
+    with db.cursor() as cur:
+        cur.execute("SELECT name FROM pg_prepared_statements ORDER BY name")
+        assert [r[0] for r in cur.fetchall()] == ["cluewatch_store_listing", "cluewatch_store_version"]
+        cur.execute("SELECT external_id FROM listings WHERE id = %s", (stored.listing_id,))
+        assert cur.fetchone()[0] == "2"
+    other = connect(db_url)  # a new connection (a reconnect after a lost one) prepares its own
+    try:
+        again = store_listing(other, listing(external_id="2"))
+        assert (again.listing_id, again.new_version) == (stored.listing_id, False)
+    finally:
+        other.close()
+
+
 def test_reverting_content_points_back_to_the_old_version(db):
     a = store_listing(db, listing())
     store_listing(db, listing(title="other"))
