@@ -7,7 +7,8 @@ ListingSpider.extract), removes it (so page bytes never reach feeds or logs), an
 
 Every page is archived, not only new versions: the key is the content hash, so the same page costs
 no extra bytes and no compression on a recrawl (an existing key is not rewritten). Compression runs
-in a worker thread, off the reactor.
+in a worker thread, off the reactor, except for pages of at most CLUEWATCH_INLINE_BLOB_BYTES going to
+a local store (crawlers.blobs.inline_limit: there the thread hop costs more than the work).
 """
 from __future__ import annotations
 
@@ -39,15 +40,17 @@ def archive_page(blobs, body: bytes) -> dict:
 
 
 class PageEvidencePipeline:
-    def __init__(self, stats, blobs):
+    def __init__(self, stats, blobs, inline_max: int = 0):
         self.stats = stats
         self.blobs = blobs
+        self.inline_max = inline_max  # pages up to this size are archived on the reactor thread
 
     @classmethod
     def from_crawler(cls, crawler):
-        from crawlers.blobs import crawl_blob_store  # noqa: PLC0415
+        from crawlers.blobs import crawl_blob_store, inline_limit  # noqa: PLC0415
 
-        return cls(crawler.stats, crawl_blob_store(crawler.settings))
+        blobs = crawl_blob_store(crawler.settings)
+        return cls(crawler.stats, blobs, inline_limit(crawler.settings, blobs))
 
     async def process_item(self, item):
         from scrapy.utils.defer import maybe_deferred_to_future  # noqa: PLC0415
@@ -60,7 +63,10 @@ class PageEvidencePipeline:
         if body is None:
             return item  # e.g. a listing read inline from a stall page that passed no body
         try:
-            evidence = await maybe_deferred_to_future(deferToThread(archive_page, self.blobs, body))
+            if len(body) <= self.inline_max:
+                evidence = archive_page(self.blobs, body)
+            else:
+                evidence = await maybe_deferred_to_future(deferToThread(archive_page, self.blobs, body))
         except Exception as e:  # a full disk must not lose the listing itself
             self.stats.inc_value("cluewatch/pages/archive_errors")
             logger.error("could not archive page %s: %s", adapter.get("url"), e, exc_info=True)

@@ -8,7 +8,8 @@ per-crawl de-duplication of URLs, `image_urls` → results) and replaces what ha
 * the original bytes go unchanged into the cluewatch blob store (`sinks.blobstore`, local directory or
   S3 by setting) under ``sha256(bytes)`` with the format's suffix — `file_path()` returns that key;
 * a JPEG thumbnail (IMAGES_THUMBS, 256 px) goes into the same store, content-addressed too;
-* decoding and thumbnailing run in a worker thread, off the reactor.
+* decoding and thumbnailing run in a worker thread, off the reactor (an image whose bytes were
+  checked recently is only written, on the reactor thread when the store is local: crawlers.blobs).
 
 A content-addressed key is only known after the download, so there is no "already stored, skip the
 download" check by URL (`media_to_download` returns None); a re-stored blob costs no extra bytes.
@@ -184,6 +185,9 @@ class ListingImagesPipeline(ImagesPipeline):
 
         settings = crawler.settings
         self.blobs = blobs or crawl_blob_store(settings)
+        from crawlers.blobs import inline_limit  # noqa: PLC0415
+
+        self.inline_max = inline_limit(settings, self.blobs)
         super().__init__(store_uri or repr(self.blobs), crawler=crawler)
         self.max_bytes = settings.getint("IMAGES_MAX_BYTES", DEFAULT_MAX_BYTES)
         self.max_pixels = settings.getint("IMAGES_MAX_PIXELS", DEFAULT_MAX_PIXELS)
@@ -231,13 +235,24 @@ class ListingImagesPipeline(ImagesPipeline):
             self.crawler.stats.inc_value("cluewatch/images/failed")
             return image_result(request.url, error=f"http {response.status}")
         self.inc_stats("downloaded")
-        result = await maybe_deferred_to_future(deferToThread(self.store_image, request.url, response.body))
+        body = response.body
+        digest = hashlib.sha256(body).hexdigest() if body else None
+        if digest in self._recently_checked and len(body) <= self.inline_max:
+            # Checked before (no decode): what is left is two idempotent local writes, cheaper
+            # here than a hop to a worker thread (crawlers.blobs.inline_limit).
+            result = self.store_image(request.url, body, digest)
+        else:
+            result = await maybe_deferred_to_future(deferToThread(self.store_image, request.url, body, digest))
         self.crawler.stats.inc_value("cluewatch/images/rejected" if result["error"] else "cluewatch/images/stored")
         return result
 
-    def store_image(self, url: str, body: bytes) -> dict:
-        """Check and store one image (runs in a worker thread); the per-image result."""
-        digest = hashlib.sha256(body).hexdigest() if body else None
+    def store_image(self, url: str, body: bytes, digest: str | None = None) -> dict:
+        """Check and store one image (in a worker thread unless it was checked before); the
+        per-image result. `digest` is the body's SHA-256 when the caller has it."""
+        if body and digest is None:
+            digest = hashlib.sha256(body).hexdigest()
+        elif not body:
+            digest = None
         try:
             checked = self._recently_checked.get(digest) if digest else None
             if checked is None:

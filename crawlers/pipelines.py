@@ -93,14 +93,18 @@ class StoreWorker(threading.Thread):
     _STOP = object()
 
     def __init__(self, conn, connect, *, batch_size: int = 50, batch_seconds: float = 0.2,
-                 before_commit=None):
+                 before_commit=None, deliver=None):
         super().__init__(name="cluewatch-store", daemon=True)
+        # deliver([(done, outcome), ...]) hands a batch's outcomes over (default: calls each done
+        # here); the crawl passes one reactor.callFromThread per batch, not one per listing.
+        self.deliver = deliver or _call_each
         self.conn, self.connect = conn, connect
         # Called right before each commit (crawlers.blobs: makes the batch's blobs durable first);
         # if it raises, the batch is not committed and its listings fail like a failed commit.
         self.before_commit = before_commit
         self.batch_size, self.batch_seconds = max(1, batch_size), batch_seconds
         self.savepoint_open = False  # a listing's savepoint, released when the next one starts
+        self._prepared_conn = None  # the connection whose store statements are PREPAREd
         self.jobs: queue.Queue = queue.Queue()
 
     def submit(self, listing: dict, done) -> None:
@@ -126,10 +130,9 @@ class StoreWorker(threading.Thread):
                 listing, done = job
                 outcome, connection_lost = self._store(listing)
                 if connection_lost:  # the open transaction is gone: so is the whole batch
-                    for earlier, stored in batch:
-                        earlier(StoreOutcome(error=stored.error or outcome.error))
+                    lost = [(earlier, StoreOutcome(error=stored.error or outcome.error)) for earlier, stored in batch]
                     batch, deadline = [], None
-                    done(outcome)
+                    self.deliver([*lost, (done, outcome)])
                     continue
                 batch.append((done, outcome))
                 deadline = deadline or time.monotonic() + self.batch_seconds
@@ -141,23 +144,29 @@ class StoreWorker(threading.Thread):
 
     def _store(self, listing: dict) -> tuple[StoreOutcome, bool]:
         """(outcome, whether the connection failed and the open transaction with it)."""
-        from sinks.listings import store_listing
+        from sinks.listings import InvalidListing, prepare_store, store_listing
 
         try:
             if self.conn is None or self.conn.closed:
                 self.conn, self.savepoint_open = self.connect(), False
-            with self.conn.cursor() as cur:
-                # The previous listing's savepoint is released in the same round trip (the commit
-                # would release it anyway): one round trip per listing saved.
-                cur.execute("RELEASE SAVEPOINT cluewatch_item; SAVEPOINT cluewatch_item" if self.savepoint_open
-                            else "SAVEPOINT cluewatch_item")
-                self.savepoint_open = True
+            if self.conn is not self._prepared_conn:
+                # Before the connection's first savepoint: a PREPARE never happens mid-batch.
+                prepare_store(self.conn)
+                self._prepared_conn = self.conn
+            # The listing's savepoint, and the release of the previous one (the commit would release
+            # it anyway), go in the listing's own round trip: one round trip per listing saved.
+            preamble = ("RELEASE SAVEPOINT cluewatch_item; SAVEPOINT cluewatch_item" if self.savepoint_open
+                        else "SAVEPOINT cluewatch_item")
             try:
-                result = store_listing(self.conn, listing)
+                result = store_listing(self.conn, listing, preamble=preamble)
+            except InvalidListing as e:  # refused before any statement was sent
+                return StoreOutcome(error=e), False
             except Exception as e:
+                self.savepoint_open = True  # the preamble ran before the statement that failed
                 with self.conn.cursor() as cur:
                     cur.execute("ROLLBACK TO SAVEPOINT cluewatch_item")  # the savepoint stays open
                 return StoreOutcome(error=e), False
+            self.savepoint_open = True
             return StoreOutcome(result), False
         except Exception as e:  # the connection itself failed: the batch is lost, reconnect
             self._abort()
@@ -186,8 +195,15 @@ class StoreWorker(threading.Thread):
         except Exception as e:
             self._abort()
             batch = [(done, StoreOutcome(error=outcome.error or e)) for done, outcome in batch]
-        for done, outcome in batch:
+        self.deliver(batch)
+
+
+def _call_each(outcomes: list[tuple]) -> None:
+    for done, outcome in outcomes:
+        try:
             done(outcome)
+        except Exception:  # one broken callback must not keep the batch's other items waiting
+            logger.exception("store outcome callback failed")
 
 
 class PostgresStorePipeline(_StatsPipeline):
@@ -234,8 +250,12 @@ class PostgresStorePipeline(_StatsPipeline):
     def open_spider(self):
         conn = self._connect()  # fail the crawl at once if the database is unreachable
         if self.batch_size > 0:
+            from twisted.internet import reactor  # noqa: PLC0415
+
+            # One wake-up of the reactor per committed batch, not per listing.
             self.worker = StoreWorker(conn, self._connect, batch_size=self.batch_size,
-                                      batch_seconds=self.batch_seconds, before_commit=self.before_commit)
+                                      batch_seconds=self.batch_seconds, before_commit=self.before_commit,
+                                      deliver=lambda outcomes: reactor.callFromThread(_call_each, outcomes))
             self.worker.start()
         else:
             self.conn = conn
@@ -275,14 +295,13 @@ class PostgresStorePipeline(_StatsPipeline):
 
     async def _process_in_worker(self, item):
         from scrapy.utils.defer import maybe_deferred_to_future  # noqa: PLC0415
-        from twisted.internet import reactor  # noqa: PLC0415
         from twisted.internet.defer import Deferred  # noqa: PLC0415
 
         # A shallow copy: the values are plain JSON-like data nobody changes after this pipeline.
         # (ItemAdapter.asdict() walks every nested value looking for items: ~1 ms a listing.)
         listing = dict(item)
         stored: Deferred = Deferred()
-        self.worker.submit(listing, lambda outcome: reactor.callFromThread(stored.callback, outcome))
+        self.worker.submit(listing, stored.callback)  # called on the reactor thread (open_spider)
         self._count(listing, await maybe_deferred_to_future(stored))
         return item
 

@@ -94,6 +94,9 @@ CLUEWATCH_DATABASE_URL = None
 # fsync and the store syncs the blob filesystem once before each commit, so no committed row names a
 # blob that a power loss could take. "each": fsync every blob as it is written. (crawlers.blobs)
 CLUEWATCH_BLOB_DURABILITY = "commit"
+# Pages and already-checked images up to this size are written to a local blob store on the reactor
+# thread: there a hop to a worker thread costs more than the work (crawlers.blobs.inline_limit).
+CLUEWATCH_INLINE_BLOB_BYTES = 64 * 1024
 # The store commits every this many listings or this many seconds after the first uncommitted one
 # (crawlers.pipelines.StoreWorker; one savepoint per listing, so one bad listing loses nothing else).
 CLUEWATCH_STORE_BATCH_SIZE = 50

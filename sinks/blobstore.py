@@ -123,6 +123,12 @@ class LocalBlobStore:
             raise
         return key
 
+    @property
+    def puts_are_quick(self) -> bool:
+        """Whether put() is a local file write that does not wait for the disk (no per-blob fsync):
+        cheap enough for a crawl to do on its reactor thread for small blobs (crawlers.blobs)."""
+        return not (self.fsync and self.fsync_each)
+
     def deferring_sync(self) -> LocalBlobStore:
         """The same store, but put() leaves flushing to an explicit sync() (see the class doc)."""
         return LocalBlobStore(self.root, fsync=self.fsync, fsync_each=False)

@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 
 from cluewatch.listing import content_sha256
 from cluewatch.model import SourceConfig
+import psycopg2
 from psycopg2.extras import Json
 
 
@@ -17,16 +18,17 @@ from psycopg2.extras import Json
 _PREPARED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def _execute_prepared(cur, name: str, sql: str, params: tuple) -> None:
-    """cur.execute(sql, params) through a statement PREPAREd once per connection. PREPARE is not
-    transactional (a rollback keeps it), so a connection prepares each statement once."""
-    conn = cur.connection
-    done = _PREPARED.setdefault(conn, set())
+def _prepared(cur, name: str, sql: str, params: tuple) -> tuple[str, tuple]:
+    """The EXECUTE of `sql` (with %s parameters) through a statement PREPAREd once per connection, as
+    (query, params) for cur.execute. PREPARE is not transactional (a rollback keeps it), so a
+    connection prepares each statement once. (Session state: a transaction-pooling proxy such as
+    PgBouncer in transaction mode needs its prepared-statement support turned on.)"""
+    done = _PREPARED.setdefault(cur.connection, set())
     if name not in done:
         numbered = iter(range(1, sql.count("%s") + 1))
         cur.execute(f"PREPARE {name} AS " + re.sub(r"%s", lambda m: f"${next(numbered)}", sql))
         done.add(name)
-    cur.execute(f"EXECUTE {name} ({', '.join(['%s'] * len(params))})", params)
+    return f"EXECUTE {name} ({', '.join(['%s'] * len(params))})", params
 
 
 class InvalidListing(ValueError):
@@ -121,7 +123,52 @@ def _fill_missing_evidence(cur, version_id: int, page: tuple, images: dict[int, 
             )
 
 
-def store_listing(conn, listing: dict) -> StoreResult:
+# store_listing's two statements, PREPAREd once per connection (see _prepared).
+_STORE_STATEMENTS = {
+    "cluewatch_store_listing": """WITH source AS (
+                   INSERT INTO sources (id, kind, platform) VALUES (%s, %s, %s) ON CONFLICT (id) DO NOTHING)
+               INSERT INTO listings (source_id, external_id, url, etag, last_modified)
+               VALUES (%s, %s, %s, %s, %s)
+               ON CONFLICT (source_id, external_id) DO UPDATE
+                   SET url = EXCLUDED.url, last_seen_at = now(), removed_at = NULL,
+                       -- a page served without validators keeps the ones stored before
+                       etag = CASE WHEN EXCLUDED.etag IS NULL AND EXCLUDED.last_modified IS NULL
+                                   THEN listings.etag ELSE EXCLUDED.etag END,
+                       last_modified = CASE WHEN EXCLUDED.etag IS NULL AND EXCLUDED.last_modified IS NULL
+                                            THEN listings.last_modified ELSE EXCLUDED.last_modified END""",
+    "cluewatch_store_version": """WITH listing AS (SELECT id FROM listings WHERE source_id = %s AND external_id = %s),
+               version AS (
+                   INSERT INTO listing_versions (listing_id, content_sha256, platform, kind, url, title,
+                       description, brand, price_low, price_high, currency, seller_name, seller_id,
+                       seller_url, seller_location, category, captured_at, page_sha256, page_path, page_bytes)
+                   VALUES ((SELECT id FROM listing), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+                           %s, %s, %s, %s, %s, %s)
+                   ON CONFLICT (listing_id, content_sha256) DO NOTHING
+                   RETURNING id),
+               image AS (
+                   INSERT INTO listing_images (listing_version_id, position, url, sha256, path,
+                       thumb_path, width, height, bytes, error)
+                   SELECT version.id, i.position - 1, i.url, i.sha256, i.path, i.thumb_path, i.width,
+                          i.height, i.bytes, i.error
+                   FROM version, unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::int[],
+                                        %s::int[], %s::int[], %s::text[])
+                        WITH ORDINALITY AS i(url, sha256, path, thumb_path, width, height, bytes, error, position)),
+               current AS (
+                   UPDATE listings SET current_version_id = version.id FROM version, listing
+                   WHERE listings.id = listing.id)
+               SELECT listing.id, version.id FROM listing LEFT JOIN version ON true""",
+}
+
+
+def prepare_store(conn) -> None:
+    """PREPARE store_listing's statements on `conn` now (store_listing would on first use), e.g.
+    before a transaction where a failed PREPARE must not be mistaken for a failed listing."""
+    with conn.cursor() as cur:
+        for name, sql in _STORE_STATEMENTS.items():
+            _prepared(cur, name, sql, ())
+
+
+def store_listing(conn, listing: dict, *, preamble: str = "") -> StoreResult:
     """Upsert one listing and its content version inside the caller's transaction.
 
     The page's HTTP validators (page_etag/page_last_modified), when it was served with any, are kept
@@ -129,6 +176,9 @@ def store_listing(conn, listing: dict) -> StoreResult:
     archived page (page_sha256/page_path/page_bytes) and, per image
     in image_urls order, the stored image (sha256, path, thumb_path, width, height, bytes, error)
     when the listing carries them (crawlers.evidence, crawlers.images); both are optional.
+    `preamble` (SQL without parameters, e.g. the crawl store's SAVEPOINT) is sent in the same round
+    trip, before the listing's statements. InvalidListing means nothing was sent; any other error
+    came after the preamble was sent.
     """
     for key in ("source", "external_id", "url"):
         if not listing.get(key):
@@ -143,61 +193,35 @@ def store_listing(conn, listing: dict) -> StoreResult:
 
     urls = list(listing.get("image_urls") or [])
     image_rows = [images.get(position, {}) for position in range(len(urls))]
+    source_id, external_id = listing["source"], str(listing["external_id"])
     with conn.cursor() as cur:
-        # Two round trips for a new version (a crawl stores thousands a minute): the source row
-        # (normally registered by the crawl task; this keeps a direct store from failing) with the
-        # listing, then the version with its images and the listing's current version.
-        _execute_prepared(
-            cur, "cluewatch_store_listing",
-            """WITH source AS (
-                   INSERT INTO sources (id, kind, platform) VALUES (%s, %s, %s) ON CONFLICT (id) DO NOTHING)
-               INSERT INTO listings (source_id, external_id, url, etag, last_modified)
-               VALUES (%s, %s, %s, %s, %s)
-               ON CONFLICT (source_id, external_id) DO UPDATE
-                   SET url = EXCLUDED.url, last_seen_at = now(), removed_at = NULL,
-                       -- a page served without validators keeps the ones stored before
-                       etag = CASE WHEN EXCLUDED.etag IS NULL AND EXCLUDED.last_modified IS NULL
-                                   THEN listings.etag ELSE EXCLUDED.etag END,
-                       last_modified = CASE WHEN EXCLUDED.etag IS NULL AND EXCLUDED.last_modified IS NULL
-                                            THEN listings.last_modified ELSE EXCLUDED.last_modified END
-               RETURNING id""",
-            (listing["source"], listing.get("kind") or "ecommerce", listing.get("platform") or "",
-             listing["source"], str(listing["external_id"]), listing["url"],
+        # One round trip for a new version (a crawl stores thousands a minute), two statements: the
+        # source row (normally registered by the crawl task; this keeps a direct store from
+        # failing) with the listing, then the version with its images and the listing's current
+        # version. The second finds the listing by its key: it runs after the first, so it sees it.
+        upsert = _prepared(
+            cur, "cluewatch_store_listing", _STORE_STATEMENTS["cluewatch_store_listing"],
+            (source_id, listing.get("kind") or "ecommerce", listing.get("platform") or "",
+             source_id, external_id, listing["url"],
              listing.get("page_etag"), listing.get("page_last_modified")),
         )
-        listing_id = cur.fetchone()[0]
-        _execute_prepared(
-            cur, "cluewatch_store_version",
-            """WITH version AS (
-                   INSERT INTO listing_versions (listing_id, content_sha256, platform, kind, url, title,
-                       description, brand, price_low, price_high, currency, seller_name, seller_id,
-                       seller_url, seller_location, category, captured_at, page_sha256, page_path, page_bytes)
-                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-                   ON CONFLICT (listing_id, content_sha256) DO NOTHING
-                   RETURNING id),
-               image AS (
-                   INSERT INTO listing_images (listing_version_id, position, url, sha256, path,
-                       thumb_path, width, height, bytes, error)
-                   SELECT version.id, i.position - 1, i.url, i.sha256, i.path, i.thumb_path, i.width,
-                          i.height, i.bytes, i.error
-                   FROM version, unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::int[],
-                                        %s::int[], %s::int[], %s::text[])
-                        WITH ORDINALITY AS i(url, sha256, path, thumb_path, width, height, bytes, error, position)),
-               current AS (
-                   UPDATE listings SET current_version_id = version.id FROM version WHERE listings.id = %s)
-               SELECT id FROM version""",
-            (listing_id, digest, listing.get("platform"), listing.get("kind"), listing["url"],
+        version = _prepared(
+            cur, "cluewatch_store_version", _STORE_STATEMENTS["cluewatch_store_version"],
+            (source_id, external_id, digest, listing.get("platform"), listing.get("kind"), listing["url"],
              listing.get("title"), listing.get("description"), listing.get("brand"),
              price_low, price_high, currency, listing.get("seller_name"), listing.get("seller_id"),
              listing.get("seller_url"), listing.get("seller_location"), listing.get("category"),
              captured_at, *page, urls,
-             *([image.get(k) for image in image_rows] for k in _IMAGE_COLUMNS), listing_id),
+             *([image.get(k) for image in image_rows] for k in _IMAGE_COLUMNS)),
         )
-        row = cur.fetchone()
-        new_version = row is not None
-        if new_version:
-            version_id = row[0]
-        else:
+        try:  # adapted here, so a value psycopg2 cannot send fails before anything is sent
+            query = cur.mogrify(f"{upsert[0]}; {version[0]}", upsert[1] + version[1])
+        except (psycopg2.ProgrammingError, TypeError, ValueError) as e:
+            raise InvalidListing(f"a field cannot be stored: {e}".strip()) from e
+        cur.execute(preamble.encode() + b"; " + query if preamble else query)
+        listing_id, version_id = cur.fetchone()
+        new_version = version_id is not None
+        if not new_version:
             cur.execute(
                 "SELECT id FROM listing_versions WHERE listing_id = %s AND content_sha256 = %s",
                 (listing_id, digest),

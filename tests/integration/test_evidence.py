@@ -162,14 +162,20 @@ def bad_image_shop():
         server.server_close()
 
 
-def test_bad_images_become_per_image_errors_and_the_listing_is_stored(db_url, db, home, tmp_path, bad_image_shop):
+# inline 0: every page and image goes through the worker threads, as for pages over the limit or
+# a remote blob store; by default these small pages and the repeated image are written inline.
+@pytest.mark.parametrize("inline_bytes", [None, 0])
+def test_bad_images_become_per_image_errors_and_the_listing_is_stored(db_url, db, home, tmp_path, bad_image_shop,
+                                                                      inline_bytes):
     sources = tmp_path / "sources.yaml"
     sources.write_text(yaml.safe_dump({"sources": [{
         "id": "bad-images", "kind": "ecommerce", "platform": "BadImages", "start_urls": [f"{bad_image_shop}/search"],
         "allowed_domains": ["127.0.0.1"], "schedule": None, "concurrency": 4, "download_delay": 0,
         "allow_private_addresses": True, "selectors": {"item_links": "a.item-link"},
     }]}), encoding="utf-8")
-    stats = run_crawl_subprocess(sources, "bad-images", db_url, log=lambda line: None, timeout=120)
+    settings = {} if inline_bytes is None else {"CLUEWATCH_INLINE_BLOB_BYTES": inline_bytes}
+    stats = run_crawl_subprocess(sources, "bad-images", db_url, log=lambda line: None, timeout=120,
+                                 settings=settings)
     assert stats["stored_new_version"] == 2 and stats["finish_reason"] == "finished"
     assert stats["errors"] == 0  # bad images are the site's problem, not the crawl's
 

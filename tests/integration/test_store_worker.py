@@ -45,13 +45,21 @@ def test_a_bad_listing_loses_nothing_else_and_close_commits_the_rest(db_url):
         worker.submit(listing(i), done_for(i))
     worker.submit(listing(99, currency="yuan"), done_for(99))  # rejected by the store
     worker.submit(listing(3), done_for("3-again"))            # unchanged: no new version
+    # A value psycopg2 cannot send (refused before anything is sent) and one the server refuses
+    # (after the listing's savepoint was sent): neither may take the listing before it along.
+    worker.submit(listing(10), done_for(10))
+    worker.submit(listing(97, title={"not": "text"}), done_for(97))
+    worker.submit(listing(98, images=[{"url": "http://127.0.0.1/98.jpg", "width": 10**12}]), done_for(98))
     worker.close()  # batch not full, deadline far: close must still commit everything
     assert not worker.is_alive()
-    assert len(outcomes) == 12
+    assert len(outcomes) == 15
+    assert "cannot be stored" in str(outcomes[97].error)
+    assert "out of range" in str(outcomes[98].error)
+    assert outcomes[10].error is None and outcomes[10].result.new_version
     assert all(outcomes[i].error is None and outcomes[i].result.new_version for i in range(10))
     assert outcomes["3-again"].error is None and not outcomes["3-again"].result.new_version
     assert "currency" in str(outcomes[99].error)
-    assert count(db_url) == 10 and count(db_url, "SELECT count(*) FROM listing_images") == 10
+    assert count(db_url) == 11 and count(db_url, "SELECT count(*) FROM listing_images") == 11
 
 
 def test_outcomes_arrive_after_the_commit_of_a_full_batch(db_url):
@@ -104,11 +112,11 @@ def test_a_lost_connection_fails_its_batch_and_the_worker_reconnects(db_url, mon
 
     real = sinks.listings.store_listing
 
-    def store_listing(conn, item):
+    def store_listing(conn, item, **options):
         if item["external_id"] == "kill":  # the server drops this connection mid-batch
             with conn.cursor() as cur:
                 cur.execute("SELECT pg_terminate_backend(pg_backend_pid())")
-        return real(conn, item)
+        return real(conn, item, **options)
 
     monkeypatch.setattr(sinks.listings, "store_listing", store_listing)
     outcomes = {}

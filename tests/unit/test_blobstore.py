@@ -202,3 +202,18 @@ def test_the_listing_store_pipeline_syncs_the_crawls_blob_store(tmp_path):
     pipeline = PostgresStorePipeline.from_crawler(get_crawler(settings_dict={
         **settings, "CLUEWATCH_BLOB_DURABILITY": "each"}))
     assert pipeline.before_commit is None
+
+
+def test_only_quick_local_stores_take_blobs_on_the_reactor_thread(tmp_path):
+    from scrapy.settings import Settings
+
+    from crawlers.blobs import inline_limit
+
+    settings = Settings({"CLUEWATCH_INLINE_BLOB_BYTES": 4096})
+    local = LocalBlobStore(tmp_path / "b")
+    assert not local.puts_are_quick  # fsync per blob: a disk wait, never on the reactor
+    assert inline_limit(settings, local) == 0
+    assert local.deferring_sync().puts_are_quick and inline_limit(settings, local.deferring_sync()) == 4096
+    assert LocalBlobStore(tmp_path / "c", fsync=False).puts_are_quick
+    assert inline_limit(Settings({"CLUEWATCH_INLINE_BLOB_BYTES": 0}), local.deferring_sync()) == 0
+    assert inline_limit(settings, object()) == 0  # S3 and any other store: network, always a thread
