@@ -48,6 +48,8 @@ _OLD_TEXT_WORDS = ("原價", "原价", "建議售價", "建议售价", "定價",
                    "rrp", "msrp", "list price", "regular price", "reg.", "vorher", "ehemals", "previously",
                    "before", "prix barré", "prezzo di listino", "정가", "希望小売価格", "old price", "savings",
                    "you save", "save", "現省", "省下", "节省")
+# The same words without their spaces, looked up in the page's whole text with all whitespace removed.
+_OLD_TEXT_COMPACT = tuple(word.replace(" ", "") for word in _OLD_TEXT_WORDS)
 _NOW_TEXT = re.compile(r"特價|特价|優惠價|优惠价|售價|售价|折扣價|促銷價|直購價|直购价|會員價|活動價|最低價|最低价|"
                        r"판매가|할인가|now\b|sale price|our price|price:|cena:|preis:|prix:|hind:|价格|價格", re.I)
 
@@ -115,6 +117,7 @@ class Page:
         self._order: dict | None = None
         self._texts: list | None = None
         self._folded: str | None = None
+        self._compact: str | None = None
         self._content: dict = {}
         self._noise: dict = {}
 
@@ -158,6 +161,15 @@ class Page:
                         nxt = nxt.getnext()
             self._texts = out
         return self._texts
+
+    def compact_mentions_any(self, words: tuple[str, ...]) -> bool:
+        """Whether any of `words` (casefolded, without whitespace) occurs in the document's text
+        with all whitespace removed (hidden text included; one C-level text_content() call): a
+        superset of any match in the visible texts, joined with or without spaces, of the same
+        words with their spaces removed, except one split by hidden text (a <script> in mid-word)."""
+        if self._compact is None:
+            self._compact = "".join(self.root.text_content().split()).casefold()
+        return any(word in self._compact for word in words)
 
     def mentions_any(self, words: tuple[str, ...]) -> bool:
         """Whether any of `words` (casefolded) occurs anywhere in the document's text, hidden text
@@ -377,8 +389,10 @@ def _adjust(candidates: list[dict]) -> None:
             c["score"] -= 2.5
 
 
-_STRUCK_XPATH = "boolean(//del | //s | //strike)"
-_ATTR_WORDS_XPATH = "//@class | //@id | //@itemprop | //@data-testid | //@aria-label | //@property"
+_STRUCK_XPATH = etree.XPath("boolean(//del | //s | //strike)")
+# One pass over the attributes (a union of six //@name paths walked the document six times).
+_ATTR_WORDS_XPATH = etree.XPath("//@*[local-name()='class' or local-name()='id' or local-name()='itemprop' or "
+                                "local-name()='data-testid' or local-name()='aria-label' or local-name()='property']")
 
 
 def may_show_old_price(page: Page) -> bool:
@@ -388,8 +402,10 @@ def may_show_old_price(page: Page) -> bool:
     # The same test as attr_words() per element, done by libxml2: _OLD_WORD has no spaces, so it
     # cannot match across the space that joins two elements' attributes (a Python walk over every
     # element was ~40 % of this function on an 8 KB page).
-    if page.root.xpath(_STRUCK_XPATH) or _OLD_WORD.search(" ".join(page.root.xpath(_ATTR_WORDS_XPATH))):
+    if _STRUCK_XPATH(page.root) or _OLD_WORD.search(" ".join(_ATTR_WORDS_XPATH(page.root))):
         return True
+    if not page.compact_mentions_any(_OLD_TEXT_COMPACT):
+        return False  # saves the walk over the visible texts on most pages without such a word
     texts = [text for text, _ in page.texts()]
     for joined in (" ".join(texts), "".join(texts)):
         folded = joined.casefold()
@@ -485,20 +501,22 @@ def respell(brand: str | None, title: str | None) -> str | None:
     return brand
 
 
+_BREADCRUMB_XPATH = etree.XPath('//body//*[contains(translate(@class, "BREADCRUMB", "breadcrumb"), "breadcrumb") '
+                                'or contains(translate(@id, "BREADCRUMB", "breadcrumb"), "breadcrumb")]')
+_LINK_GROUPS_XPATH = etree.XPath("//*[count(a) >= 2]")
+
+
 def dom_breadcrumbs(page: Page) -> list[str]:
     """Link texts of the page's breadcrumb: an element classed "breadcrumb", or one whose own text
     is only separators (>, ›, », /) between at least two links."""
-    for el in page.root.xpath('//body//*[contains(translate(@class, "BREADCRUMB", "breadcrumb"), "breadcrumb") '
-                              'or contains(translate(@id, "BREADCRUMB", "breadcrumb"), "breadcrumb")]'):
+    for el in _BREADCRUMB_XPATH(page.root):
         names = [t for t in (space(page.content(a)) for a in el.iter("a")) if t]
         if len(names) >= 2:
             return names
-    for el in page.root.iter():
-        if len(el) < 2 or not isinstance(el.tag, str):
-            continue
+    # Elements with two or more <a> children, found by libxml2 (a Python walk over every element
+    # was most of this function's time), in document order.
+    for el in _LINK_GROUPS_XPATH(page.root):
         links = [c for c in el if c.tag == "a"]
-        if len(links) < 2:
-            continue
         own = "".join([el.text or ""] + [c.tail or "" for c in el])
         if own.strip() and re.fullmatch(r"[\s>›»/|→]+", own):
             names = [t for t in (space(page.content(a)) for a in links) if t]

@@ -71,14 +71,23 @@ def test_old_price_prefilter_agrees_with_an_element_walk_on_every_real_page():
     pages += [("plain", '<h1>Kettle</h1><span class="price">¥88</span><!-- was --><p id="x">new</p>'),
               ("struck", "<h1>Kettle</h1><s>¥99</s>"),
               ("aria", '<h1>Kettle</h1><span aria-label="Regular price">¥99</span>')]
-    seen = {True: 0, False: 0}
+    seen, seen_words = {True: 0, False: 0}, {True: 0, False: 0}
+    pages += [("split", "<h1>Kettle</h1><p>原</p><p>价 ¥99</p><p>List</p> <p>price</p>")]
     for name, text in pages:
         root = Selector(text=text).root  # parsed as extract_listing parses
-        fast = bool(root.xpath(vis._STRUCK_XPATH)) or bool(
-            vis._OLD_WORD.search(" ".join(root.xpath(vis._ATTR_WORDS_XPATH))))
+        fast = bool(vis._STRUCK_XPATH(root)) or bool(vis._OLD_WORD.search(" ".join(vis._ATTR_WORDS_XPATH(root))))
         assert fast == walk(root), name
         seen[fast] += 1
+        # The whole-text prefilter of the "was"/"原价" words may only say yes more often than the
+        # visible texts themselves.
+        texts = [t for t, _ in vis.Page(root, "http://x/", None).texts()]
+        in_texts = any(w in joined.casefold() for joined in (" ".join(texts), "".join(texts))
+                       for w in vis._OLD_TEXT_WORDS)
+        prefilter = vis.Page(root, "http://x/", None).compact_mentions_any(vis._OLD_TEXT_COMPACT)
+        assert prefilter or not in_texts, name
+        seen_words[in_texts] += 1
     assert seen[True] and seen[False]  # both answers occur, so the agreement means something
+    assert seen_words[True] and seen_words[False]
 
 
 def test_a_crawl_extracts_the_stored_fields_exactly_as_cluewatch_extract_does():

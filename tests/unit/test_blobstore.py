@@ -217,3 +217,24 @@ def test_only_quick_local_stores_take_blobs_on_the_reactor_thread(tmp_path):
     assert LocalBlobStore(tmp_path / "c", fsync=False).puts_are_quick
     assert inline_limit(Settings({"CLUEWATCH_INLINE_BLOB_BYTES": 0}), local.deferring_sync()) == 0
     assert inline_limit(settings, object()) == 0  # S3 and any other store: network, always a thread
+
+
+def test_put_steps_over_a_crashed_writers_leftover_and_a_directory_removed_behind_its_back(tmp_path, monkeypatch):
+    import shutil
+
+    from sinks import blobstore
+
+    store = LocalBlobStore(tmp_path)
+    first = store.put(b"one", suffix=".bin")
+    # A crash left the next temporary name behind: the write goes to the one after it.
+    monkeypatch.setattr(blobstore, "_TMP_COUNTER", iter(range(1000, 2000)))
+    key = blob_key(hashlib.sha256(b"two").hexdigest(), ".bin")
+    leftover = tmp_path / os.path.dirname(key) / f".{os.path.basename(key)}.{os.getpid()}.1000.tmp"
+    leftover.parent.mkdir(parents=True, exist_ok=True)
+    leftover.write_bytes(b"half")
+    assert store.put(b"two", suffix=".bin") == key and store.get(key) == b"two"
+    assert leftover.read_bytes() == b"half"  # not ours to remove
+    # The fan-out directory the store remembers is gone: it is made again.
+    shutil.rmtree(tmp_path / first.split("/")[0])
+    assert store.put(b"one", suffix=".bin") == first and store.get(first) == b"one"
+    assert oct(os.stat(tmp_path / first).st_mode & 0o777) == "0o644"
