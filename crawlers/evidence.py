@@ -34,7 +34,7 @@ def archive_page(blobs, body: bytes) -> dict:
     body = bytes(body)
     digest = hashlib.sha256(body).hexdigest()
     key = blob_key(digest, PAGE_SUFFIX)
-    if not blobs.exists(key):
+    if not blobs.exists(key):  # a page seen before is not compressed again
         key = blobs.put(gzip.compress(body, compresslevel=6, mtime=0), suffix=PAGE_SUFFIX, digest=digest)
     return {"page_sha256": digest, "page_path": key, "page_bytes": len(body)}
 
@@ -52,25 +52,40 @@ class PageEvidencePipeline:
         blobs = crawl_blob_store(crawler.settings)
         return cls(crawler.stats, blobs, inline_limit(crawler.settings, blobs))
 
-    async def process_item(self, item):
-        from scrapy.utils.defer import maybe_deferred_to_future  # noqa: PLC0415
-        from twisted.internet.threads import deferToThread  # noqa: PLC0415
-
+    def process_item(self, item):
+        """The item, archived here (a small page, local store), or a coroutine that archives it in a
+        worker thread and returns it (Scrapy awaits either)."""
         adapter = ItemAdapter(item)
         body = adapter.get("page_body")
         if "page_body" in adapter:
             del adapter["page_body"]
         if body is None:
             return item  # e.g. a listing read inline from a stall page that passed no body
+        if len(body) > self.inline_max:
+            return self._archive_in_thread(item, adapter, body)
         try:
-            if len(body) <= self.inline_max:
-                evidence = archive_page(self.blobs, body)
-            else:
-                evidence = await maybe_deferred_to_future(deferToThread(archive_page, self.blobs, body))
-        except Exception as e:  # a full disk must not lose the listing itself
-            self.stats.inc_value("cluewatch/pages/archive_errors")
-            logger.error("could not archive page %s: %s", adapter.get("url"), e, exc_info=True)
-            return item
+            evidence = archive_page(self.blobs, body)
+        except Exception as e:
+            return self._failed(item, adapter, e)
+        return self._archived(item, adapter, evidence)
+
+    async def _archive_in_thread(self, item, adapter, body):
+        from scrapy.utils.defer import maybe_deferred_to_future  # noqa: PLC0415
+        from twisted.internet.threads import deferToThread  # noqa: PLC0415
+
+        try:
+            evidence = await maybe_deferred_to_future(deferToThread(archive_page, self.blobs, body))
+        except Exception as e:
+            return self._failed(item, adapter, e)
+        return self._archived(item, adapter, evidence)
+
+    def _archived(self, item, adapter, evidence: dict):
         adapter.update(evidence)
         self.stats.inc_value("cluewatch/pages/archived")
+        return item
+
+    def _failed(self, item, adapter, error: Exception):
+        # A full disk must not lose the listing itself: it goes on, without its page archived.
+        self.stats.inc_value("cluewatch/pages/archive_errors")
+        logger.error("could not archive page %s: %s", adapter.get("url"), error, exc_info=error)
         return item

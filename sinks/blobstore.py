@@ -115,7 +115,12 @@ class LocalBlobStore:
             return key
         directory = os.path.dirname(target)
         if directory not in self._directories:
-            os.makedirs(directory, exist_ok=True)
+            try:
+                os.mkdir(directory)  # one call when the first fan-out level exists (most puts)
+            except FileExistsError:
+                pass
+            except FileNotFoundError:
+                os.makedirs(directory, exist_ok=True)
             self._directories.add(directory)
         fd, tmp = self._create_temporary(directory, os.path.basename(target))
         try:

@@ -134,6 +134,13 @@ def test_evidence_pipeline_takes_the_body_off_the_item(tmp_path):
     assert "page_body" not in item and item["page_bytes"] == 6000 and stats == {"cluewatch/pages/archived": 1}
     assert item["page_path"].endswith(item["page_sha256"] + ".html.gz")
 
+    # Within the inline limit the page is archived at once, on the calling thread: no coroutine.
+    inline = PageEvidencePipeline(stats, LocalBlobStore(tmp_path / "inline"), inline_max=6000)
+    small = Listing(url="http://x/2", page_body=PageBody(b"<html>" * 1000))
+    assert inline.process_item(small) is small
+    assert small["page_bytes"] == 6000 and stats == {"cluewatch/pages/archived": 2}
+    assert LocalBlobStore(tmp_path / "inline").exists(small["page_path"])
+
 
 def _deferred_result(d):
     import asyncio
