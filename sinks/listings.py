@@ -21,8 +21,8 @@ _PREPARED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 def _prepared(cur, name: str, sql: str, params: tuple) -> tuple[str, tuple]:
     """The EXECUTE of `sql` (with %s parameters) through a statement PREPAREd once per connection, as
     (query, params) for cur.execute. PREPARE is not transactional (a rollback keeps it), so a
-    connection prepares each statement once. (Session state: a transaction-pooling proxy such as
-    PgBouncer in transaction mode needs its prepared-statement support turned on.)"""
+    connection prepares each statement once. (Session state: behind PgBouncer use session pooling;
+    its transaction mode tracks only protocol-level prepared statements, not SQL PREPARE.)"""
     done = _PREPARED.setdefault(cur.connection, set())
     if name not in done:
         numbered = iter(range(1, sql.count("%s") + 1))
