@@ -181,12 +181,10 @@ class ListingImagesPipeline(ImagesPipeline):
     """Scrapy's ImagesPipeline storing originals and thumbnails content-addressed (see module doc)."""
 
     def __init__(self, store_uri=None, download_func=None, *, crawler, blobs=None):
-        from crawlers.blobs import crawl_blob_store  # noqa: PLC0415
+        from crawlers.blobs import crawl_blob_store, inline_limit  # noqa: PLC0415
 
         settings = crawler.settings
         self.blobs = blobs or crawl_blob_store(settings)
-        from crawlers.blobs import inline_limit  # noqa: PLC0415
-
         self.inline_max = inline_limit(settings, self.blobs)
         super().__init__(store_uri or repr(self.blobs), crawler=crawler)
         self.max_bytes = settings.getint("IMAGES_MAX_BYTES", DEFAULT_MAX_BYTES)
@@ -236,8 +234,9 @@ class ListingImagesPipeline(ImagesPipeline):
             return image_result(request.url, error=f"http {response.status}")
         self.inc_stats("downloaded")
         body = response.body
-        digest = hashlib.sha256(body).hexdigest() if body else None
-        if digest in self._recently_checked and len(body) <= self.inline_max:
+        # Hashed here only when it may be written here: a large image is hashed in the thread.
+        digest = hashlib.sha256(body).hexdigest() if body and len(body) <= self.inline_max else None
+        if digest is not None and digest in self._recently_checked:
             # Checked before (no decode): what is left is two idempotent local writes, cheaper
             # here than a hop to a worker thread (crawlers.blobs.inline_limit).
             result = self.store_image(request.url, body, digest)
@@ -249,10 +248,8 @@ class ListingImagesPipeline(ImagesPipeline):
     def store_image(self, url: str, body: bytes, digest: str | None = None) -> dict:
         """Check and store one image (in a worker thread unless it was checked before); the
         per-image result. `digest` is the body's SHA-256 when the caller has it."""
-        if body and digest is None:
+        if digest is None and body:
             digest = hashlib.sha256(body).hexdigest()
-        elif not body:
-            digest = None
         try:
             checked = self._recently_checked.get(digest) if digest else None
             if checked is None:

@@ -96,7 +96,6 @@ class LocalBlobStore:
         self._root = str(self.root)
         self.fsync = fsync
         self.fsync_each = fsync_each
-        self._directories: set[str] = set()  # fan-out directories known to exist
 
     def __repr__(self) -> str:
         return f"LocalBlobStore({str(self.root)!r})"
@@ -106,23 +105,14 @@ class LocalBlobStore:
         return self.root / check_key(key)
 
     def put(self, data: bytes, *, suffix: str = "", digest: str | None = None) -> str:
-        # os calls on str paths, a known-directories set and a counter-named temporary file: the
-        # crawl writes small blobs on its reactor thread, where pathlib, mkdir(exist_ok) and
-        # mkstemp's random names were ~6 % of a crawl's samples.
+        # os calls on str paths and a counter-named temporary file: the crawl writes small blobs on
+        # its reactor thread, where pathlib, mkdir(exist_ok) and mkstemp's random names were ~6 %
+        # of a crawl's samples.
         key = blob_key(digest or hashlib.sha256(data).hexdigest(), suffix)
         target = os.path.join(self._root, key)
         if os.path.exists(target):
             return key
-        directory = os.path.dirname(target)
-        if directory not in self._directories:
-            try:
-                os.mkdir(directory)  # one call when the first fan-out level exists (most puts)
-            except FileExistsError:
-                pass
-            except FileNotFoundError:
-                os.makedirs(directory, exist_ok=True)
-            self._directories.add(directory)
-        fd, tmp = self._create_temporary(directory, os.path.basename(target))
+        fd, tmp = self._create_temporary(os.path.dirname(target), os.path.basename(target))
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
@@ -141,7 +131,9 @@ class LocalBlobStore:
 
     def _create_temporary(self, directory: str, name: str) -> tuple[int, str]:
         """A new temporary file next to the blob `name`: (fd, path). Named by process and a
-        process-wide counter; a leftover of a crashed process with the same pid is stepped over."""
+        process-wide counter; a leftover of a crashed process with the same pid is stepped over.
+        A missing fan-out directory is made when the create fails for want of it (no mkdir or
+        stat on every put)."""
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
         for _ in range(100):
             tmp = f"{directory}/.{name}.{os.getpid()}.{next(_TMP_COUNTER)}.tmp"
@@ -149,9 +141,8 @@ class LocalBlobStore:
                 return os.open(tmp, flags, 0o600), tmp
             except FileExistsError:
                 continue
-            except FileNotFoundError:  # the directory was removed behind our back: make it again
+            except FileNotFoundError:
                 os.makedirs(directory, exist_ok=True)
-                self._directories.add(directory)
         raise FileExistsError(f"no free temporary file name in {directory}")
 
     @property
