@@ -18,13 +18,14 @@ from psycopg2.extras import Json
 _PREPARED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def _prepared(cur, name: str, sql: str, params: tuple) -> tuple[str, tuple]:
-    """The EXECUTE of `sql` (with %s parameters) through a statement PREPAREd once per connection, as
+def _prepared(cur, name: str, params: tuple) -> tuple[str, tuple]:
+    """The EXECUTE of _STORE_STATEMENTS[name] (with %s parameters), PREPAREd once per connection, as
     (query, params) for cur.execute. PREPARE is not transactional (a rollback keeps it), so a
     connection prepares each statement once. (Session state: behind PgBouncer use session pooling;
     its transaction mode tracks only protocol-level prepared statements, not SQL PREPARE.)"""
     done = _PREPARED.setdefault(cur.connection, set())
     if name not in done:
+        sql = _STORE_STATEMENTS[name]
         numbered = iter(range(1, sql.count("%s") + 1))
         cur.execute(f"PREPARE {name} AS " + re.sub(r"%s", lambda m: f"${next(numbered)}", sql))
         done.add(name)
@@ -164,8 +165,8 @@ def prepare_store(conn) -> None:
     """PREPARE store_listing's statements on `conn` now (store_listing would on first use), e.g.
     before a transaction where a failed PREPARE must not be mistaken for a failed listing."""
     with conn.cursor() as cur:
-        for name, sql in _STORE_STATEMENTS.items():
-            _prepared(cur, name, sql, ())
+        for name in _STORE_STATEMENTS:
+            _prepared(cur, name, ())
 
 
 def store_listing(conn, listing: dict, *, preamble: str = "") -> StoreResult:
@@ -200,13 +201,13 @@ def store_listing(conn, listing: dict, *, preamble: str = "") -> StoreResult:
         # failing) with the listing, then the version with its images and the listing's current
         # version. The second finds the listing by its key: it runs after the first, so it sees it.
         upsert = _prepared(
-            cur, "cluewatch_store_listing", _STORE_STATEMENTS["cluewatch_store_listing"],
+            cur, "cluewatch_store_listing",
             (source_id, listing.get("kind") or "ecommerce", listing.get("platform") or "",
              source_id, external_id, listing["url"],
              listing.get("page_etag"), listing.get("page_last_modified")),
         )
         version = _prepared(
-            cur, "cluewatch_store_version", _STORE_STATEMENTS["cluewatch_store_version"],
+            cur, "cluewatch_store_version",
             (source_id, external_id, digest, listing.get("platform"), listing.get("kind"), listing["url"],
              listing.get("title"), listing.get("description"), listing.get("brand"),
              price_low, price_high, currency, listing.get("seller_name"), listing.get("seller_id"),
