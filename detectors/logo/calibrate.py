@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-FEATURES = ("bias", "log_inliers", "inlier_ratio", "coverage", "edge_agreement", "template", "log_votes")
+FEATURES = ("bias", "log_inliers", "inlier_ratio", "coverage", "edge_agreement", "template", "log_votes",
+            "template_edge_agreement")
 
 
 @dataclass(frozen=True)
@@ -32,16 +33,19 @@ class Evidence:
             self.agreement,
             1.0 if self.template else 0.0,
             np.log1p(self.matches),
+            # the template method's placements rest on edge agreement alone, so it weighs
+            # differently there than beside inliers (one slope per method)
+            self.agreement if self.template else 0.0,
         ])
 
 
 # Fitted by `python -m detectors.logo.calibrate` on the tune split; see docs/logo-detector.md.
 # (Refitted for the half-resolution gray plane, DetectorParams(gray_scale=0.5, gray_min_side=360); at full
 # resolution they were [-7.34, 3.09, -1.083, 14.849, 8.873, -0.432, -0.624] with MIN_SCORE 0.84.)
-WEIGHTS = np.array([-4.178, 2.916, -1.675, 21.843, 7.773, -1.386, -1.599])
+WEIGHTS = np.array([0.715, 5.696, -6.894, 19.387, 6.962, -4.586, -4.414, 4.055])
 # Lowest score at which the tune split's placements reach precision ≥ 0.98 (printed by the same run);
 # the detector reports matches from here on (DetectorParams.min_score).
-MIN_SCORE = 0.78
+MIN_SCORE = 0.61
 
 
 def score(evidence: Evidence, weights: np.ndarray = WEIGHTS) -> float:
@@ -83,7 +87,14 @@ def tune_threshold(p: np.ndarray, y: np.ndarray, precision: float = 0.98, floor:
             continue
         if tp / (tp + fp) >= precision and tp > best:
             best, thr = tp, float(p[j])
-    return max(floor, np.floor(thr * 100) / 100 if best >= 0 else floor)
+    if best < 0:
+        return floor
+    # a round figure, unless rounding down would admit the next placement below the chosen one
+    below = p[p < thr]
+    rounded = np.floor(thr * 100) / 100
+    if len(below) and rounded <= below.max():
+        rounded = np.floor(thr * 10000) / 10000
+    return max(floor, float(rounded))
 
 
 def main(argv=None) -> int:

@@ -4,9 +4,10 @@
     matches = detector.detect(image_bgr)           # per photo: list[LogoMatch]
 
 Per photo: SIFT keypoints → one k-NN search in the shared index → ratio test against other logos
-→ votes per logo → for the best-voted logos a RANSAC homography with plausibility checks
-(verify.py) or, when matches are too few, the edge-template method around keypoint-implied poses
-(template.py) → calibrated score from the fused evidence (calibrate.py) → non-maximum suppression.
+→ votes per logo → for the best-voted logos a placement fitted by RANSAC and by pose voting, with
+plausibility checks (verify.py), snapped to the photo's edges; for the logos left without one, the
+edge-template method around keypoint-implied poses (template.py) → calibrated score from the fused
+evidence (calibrate.py) → non-maximum suppression.
 """
 from __future__ import annotations
 
@@ -22,8 +23,8 @@ from detectors.logo.features import (REFERENCE_MAX_KEYPOINTS, VIEW_BACKGROUNDS, 
                                      reference_views, strongest, to_gray, working_image)
 from detectors.logo.index import SharedIndex
 from detectors.logo.types import LogoMatch, LogoReference
-from detectors.logo.verify import (box_iou, fit_homography, fit_similarity, plausible, project,
-                                   similarity_from_keypoint)
+from detectors.logo.verify import (box_iou, fit_by_pose_votes, fit_homography, fit_similarity, plausible,
+                                   project, similarities_from_keypoints)
 
 METHOD_KEYPOINTS = "keypoints"
 METHOD_TEMPLATE = "template"
@@ -38,9 +39,9 @@ class DetectorParams:
     knn: int = 5
     checks: int = 48              # FLANN leaves visited: accuracy vs speed of the shared index
     max_candidates: int = 12      # best-voted logos given geometric verification
-    min_votes: int = 2
-    template_candidates: int = 4  # logos with too few matches tried by the template method
-    template_seeds: int = 3       # keypoint-implied poses refined per such logo
+    template_logos: int = 30      # best-voted logos without a verified placement screened by the template method
+    template_seeds: int = 8       # keypoint-implied poses screened per such logo (its closest matches)
+    template_refine: int = 6      # best-screened poses (over all those logos) refined
     min_score: float = calibrate.MIN_SCORE   # calibrated probability a match must reach to be reported
     nms_iou: float = 0.3
     view_scales: tuple[float, ...] = VIEW_SCALES
@@ -145,19 +146,16 @@ class LogoDetector:
         threshold = max(3.0, 0.006 * max(image_wh))
 
         found: list[_Candidate] = []
-        tried_template = 0
         for logo in order[:p.max_candidates]:
-            if votes[logo] < p.min_votes and tried_template >= p.template_candidates:
-                break
             if votes[logo] < 1:
                 break
             sel = np.flatnonzero(corr.logo == logo)
             cand = self._verify_keypoints(logo, kp, corr, sel, int(votes[logo]), field_, image_wh, threshold)
-            if cand is None and tried_template < p.template_candidates:
-                tried_template += 1
-                cand = self._verify_template(logo, kp, corr, sel, int(votes[logo]), field_, image_wh)
             if cand is not None:
                 found.append(cand)
+        placed = {c.logo for c in found}
+        rest = [int(logo) for logo in order[:p.template_logos] if votes[logo] >= 1 and int(logo) not in placed]
+        found += self._verify_template(rest, kp, corr, votes, field_, image_wh)
         return [(self._to_match(c, factor, gray.shape), c.evidence) for c in _suppress(found, p.nms_iou)]
 
     def _colour_keypoints(self, image_bgr: np.ndarray, work_shape: tuple[int, int]) -> list[Keypoints]:
@@ -173,14 +171,22 @@ class LogoDetector:
     # -- the two methods -----------------------------------------------------------------------
 
     def _verify_keypoints(self, logo, kp, corr, sel, votes, field_, image_wh, threshold) -> _Candidate | None:
-        ref_pts = self.index.xy[corr.train[sel]]
-        img_pts = kp.xy[corr.query[sel]]
+        """The logo's matches fitted two ways — RANSAC over all of them, and the largest group
+        agreeing on one keypoint-implied pose (robust where many matches sit on a few photo points)
+        — each snapped to the photo's edges; the placement whose edges agree better is kept."""
         wh = self.logos[logo].wh
-        placement = fit_homography(ref_pts, img_pts, wh, image_wh, threshold) if len(sel) >= 5 else None
-        if placement is None:
-            placement = fit_similarity(ref_pts, img_pts, wh, image_wh, threshold)
-        if placement is None:
-            return None
+        t, q = corr.train[sel], corr.query[sel]
+        ref_pts, img_pts = self.index.xy[t], kp.xy[q]
+        ransac = fit_homography(ref_pts, img_pts, wh, image_wh, threshold) if len(sel) >= 5 else None
+        if ransac is None:
+            ransac = fit_similarity(ref_pts, img_pts, wh, image_wh, threshold)
+        voted = fit_by_pose_votes(ref_pts, img_pts, self.index.size[t], self.index.angle[t], kp.size[q], kp.angle[q],
+                                  wh, image_wh, threshold)
+        cands = [self._candidate_from(logo, pl, votes, field_, image_wh) for pl in (ransac, voted) if pl is not None]
+        return max(cands, key=lambda c: c.evidence.agreement, default=None)
+
+    def _candidate_from(self, logo, placement, votes, field_, image_wh) -> _Candidate:
+        wh = self.logos[logo].wh
         # inliers bunched on one part of the logo extrapolate the rest poorly; the edge template
         # snaps the outline onto the photo's edges (better box, and a fair agreement score)
         H, agree = template.refine(self.logos[logo].edges, field_, placement.H, wh)
@@ -191,26 +197,38 @@ class LogoDetector:
         ev = calibrate.Evidence(placement.inliers, votes, placement.coverage, agree, False)
         return _Candidate(logo, H, corners, ev, calibrate.score(ev), METHOD_KEYPOINTS)
 
-    def _verify_template(self, logo, kp, corr, sel, votes, field_, image_wh) -> _Candidate | None:
-        info = self.logos[logo]
-        seeds = sel[np.argsort(corr.distance[sel])][: self.params.template_seeds]
-        best: tuple[float, np.ndarray] | None = None
-        for i in seeds:
-            t, q = corr.train[i], corr.query[i]
-            H0 = similarity_from_keypoint(self.index.xy[t], self.index.size[t], self.index.angle[t],
-                                          kp.xy[q], kp.size[q], kp.angle[q])
-            if plausible(H0, info.wh, image_wh) is None:
-                continue
-            H, s = template.refine(info.edges, field_, H0, info.wh)
-            if best is None or s > best[0]:
-                best = (s, H)
-        if best is None:
-            return None
-        corners = plausible(best[1], info.wh, image_wh)
-        if corners is None:
-            return None
-        ev = calibrate.Evidence(1, votes, 0.0, best[0], True)
-        return _Candidate(logo, best[1], corners, ev, calibrate.score(ev), METHOD_TEMPLATE)
+    def _verify_template(self, logos, kp, corr, votes, field_, image_wh) -> list[_Candidate]:
+        """Placements by the edge template for logos whose matches gave no verified placement.
+
+        Each of a logo's closest matches implies a pose (SIFT scale + orientation); all those
+        poses, over all the logos, are screened by their edge agreement as they are (one vectorised
+        call per logo), and only the best few are refined by the pose search — so many logos and
+        seeds can be looked at for the price of a few refinements."""
+        p = self.params
+        screened: list[tuple[float, int, np.ndarray]] = []
+        for logo in logos:
+            info = self.logos[logo]
+            sel = np.flatnonzero(corr.logo == logo)
+            sel = sel[np.argsort(corr.distance[sel], kind="stable")][: p.template_seeds]
+            t, q = corr.train[sel], corr.query[sel]
+            Hs = similarities_from_keypoints(self.index.xy[t], self.index.size[t], self.index.angle[t],
+                                             kp.xy[q], kp.size[q], kp.angle[q])
+            Hs = np.array([H for H in Hs if plausible(H, info.wh, image_wh) is not None])
+            if len(Hs):
+                screened += [(float(a), logo, H) for a, H in zip(template.agreement(field_, info.edges, Hs), Hs)]
+        screened.sort(key=lambda s: -s[0])
+        best: dict[int, tuple[float, np.ndarray, np.ndarray]] = {}
+        for _, logo, H0 in screened[: p.template_refine]:
+            info = self.logos[logo]
+            H, agree = template.refine(info.edges, field_, H0, info.wh)
+            corners = plausible(H, info.wh, image_wh)
+            if corners is not None and (logo not in best or agree > best[logo][0]):
+                best[logo] = (agree, H, corners)
+        out = []
+        for logo, (agree, H, corners) in best.items():
+            ev = calibrate.Evidence(1, int(votes[logo]), 0.0, agree, True)
+            out.append(_Candidate(logo, H, corners, ev, calibrate.score(ev), METHOD_TEMPLATE))
+        return out
 
     def _to_match(self, c: _Candidate, factor: float, shape: tuple[int, int]) -> LogoMatch:
         h, w = shape

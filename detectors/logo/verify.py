@@ -107,17 +107,6 @@ def fit_similarity(ref_pts: np.ndarray, img_pts: np.ndarray, ref_wh: tuple[float
     return Placement(H, corners, n_inl, len(ref_pts), _coverage(ref_pts[inl], ref_wh), inl)
 
 
-def similarity_from_keypoint(ref_xy, ref_size, ref_angle, img_xy, img_size, img_angle) -> np.ndarray:
-    """The similarity one keypoint match implies (SIFT keypoints carry scale and orientation)."""
-    s = img_size / ref_size
-    # OpenCV keypoint angles are measured clockwise in image coordinates (y down)
-    a = np.deg2rad(ref_angle - img_angle)
-    c, d = s * np.cos(a), s * np.sin(a)
-    R = np.array([[c, -d], [d, c]])
-    t = np.asarray(img_xy, np.float64) - R @ np.asarray(ref_xy, np.float64)
-    return np.array([[R[0, 0], R[0, 1], t[0]], [R[1, 0], R[1, 1], t[1]], [0, 0, 1]], np.float64)
-
-
 def _coverage(pts: np.ndarray, ref_wh: tuple[float, float]) -> float:
     if len(pts) < 3:
         return 0.0
@@ -133,3 +122,89 @@ def box_iou(a: tuple[float, float, float, float], b: tuple[float, float, float, 
     inter = iw * ih
     union = aw * ah + bw * bh - inter
     return inter / union if union > 0 else 0.0
+
+
+def similarities_from_keypoints(ref_xy, ref_size, ref_angle, img_xy, img_size, img_angle) -> np.ndarray:
+    """The similarity each of n keypoint matches implies → (n, 3, 3) (SIFT keypoints carry scale and
+    orientation, so one match fixes rotation, scale and translation)."""
+    s = np.asarray(img_size, np.float64) / np.asarray(ref_size, np.float64)
+    # OpenCV keypoint angles are measured clockwise in image coordinates (y down)
+    a = np.deg2rad(np.asarray(ref_angle, np.float64) - np.asarray(img_angle, np.float64))
+    c, d = s * np.cos(a), s * np.sin(a)
+    rx, ry = np.asarray(ref_xy, np.float64).T
+    ix, iy = np.asarray(img_xy, np.float64).T
+    H = np.zeros((len(s), 3, 3))
+    H[:, 0, 0], H[:, 0, 1], H[:, 0, 2] = c, -d, ix - (c * rx - d * ry)
+    H[:, 1, 0], H[:, 1, 1], H[:, 1, 2] = d, c, iy - (d * rx + c * ry)
+    H[:, 2, 2] = 1.0
+    return H
+
+
+def fit_by_pose_votes(ref_pts: np.ndarray, img_pts: np.ndarray, ref_size: np.ndarray, ref_angle: np.ndarray,
+                      img_size: np.ndarray, img_angle: np.ndarray, ref_wh: tuple[float, float],
+                      image_wh: tuple[int, int], threshold: float, min_inliers: int = 3,
+                      tolerance: float = 0.08, max_hypotheses: int = 400) -> Placement | None:
+    """Placement from the largest group of matches that agree on one pose (Lowe's Hough step).
+
+    Every SIFT match implies a whole similarity (its keypoints carry scale and orientation). Each
+    is a hypothesis; a match supports it when it lands within `tolerance` of the logo's size in the
+    photo and agrees on scale (×1.5) and orientation (30°). Support is counted in distinct photo
+    positions, so one photo keypoint matched to the same logo point in many views (or described on
+    the gray and the colour planes) is one vote — the case where RANSAC over raw matches happily
+    returns a homography that folds the logo onto that one point. The winning group is then fitted
+    with a homography (a similarity when it is small or the homography is implausible).
+    """
+    n = len(ref_pts)
+    if n < min_inliers:
+        return None
+    Hs = similarities_from_keypoints(ref_pts, ref_size, ref_angle, img_pts, img_size, img_angle)
+    if n > max_hypotheses:
+        Hs = Hs[np.linspace(0, n - 1, max_hypotheses).astype(int)]
+    # distinct photo positions: keypoints at one place on several planes/orientations vote once
+    _, position = np.unique(np.round(img_pts).astype(np.int32), axis=0, return_inverse=True)
+    position = position.ravel()
+    n_pos = int(position.max()) + 1
+    scale = np.sqrt(np.abs(Hs[:, 0, 0] * Hs[:, 1, 1] - Hs[:, 0, 1] * Hs[:, 1, 0]))          # (h,)
+    proj = np.einsum("hij,nj->hni", Hs[:, :2, :2], ref_pts.astype(np.float64)) + Hs[:, None, :2, 2]
+    err = np.linalg.norm(proj - img_pts[None].astype(np.float64), axis=2)                 # (h, n)
+    tol = np.maximum(threshold, tolerance * scale * max(ref_wh))[:, None]
+    match_scale = np.asarray(img_size, np.float64) / np.asarray(ref_size, np.float64)
+    match_angle = np.asarray(ref_angle, np.float64) - np.asarray(img_angle, np.float64)
+    hyp_angle = np.rad2deg(np.arctan2(Hs[:, 1, 0], Hs[:, 0, 0]))
+    d_angle = np.abs((match_angle[None] - hyp_angle[:, None] + 180.0) % 360.0 - 180.0)
+    support = (err < tol) & (np.abs(np.log(match_scale[None] / scale[:, None])) < np.log(1.5)) & (d_angle < 30.0)
+    votes = np.zeros((len(Hs), n_pos), bool)
+    rows, cols = np.nonzero(support)
+    votes[rows, position[cols]] = True
+    count = votes.sum(axis=1)
+    for h in np.argsort(-count, kind="stable")[:5]:
+        if count[h] < min_inliers:
+            return None
+        inl = np.flatnonzero(support[h])
+        H = None
+        if count[h] >= 6:
+            H = _refit_homography(ref_pts[inl], img_pts[inl], threshold)
+            if H is not None and plausible(H, ref_wh, image_wh) is None:
+                H = None
+        if H is None:
+            A, _ = cv2.estimateAffinePartial2D(ref_pts[inl].astype(np.float32), img_pts[inl].astype(np.float32),
+                                               method=cv2.LMEDS)
+            H = np.vstack([A, [0, 0, 1]]) if A is not None else Hs[h]
+            if plausible(H, ref_wh, image_wh) is None:
+                H = Hs[h]
+        corners = plausible(H, ref_wh, image_wh)
+        if corners is None:
+            continue
+        err_h = np.linalg.norm(project(H, ref_pts) - img_pts, axis=1)
+        final = np.flatnonzero(err_h < np.maximum(threshold, 0.5 * tol[h, 0]))
+        n_inl = len(np.unique(position[final]))
+        if n_inl < min_inliers:
+            continue
+        return Placement(H, corners, n_inl, n, _coverage(ref_pts[final], ref_wh), final)
+    return None
+
+
+def _refit_homography(ref_pts: np.ndarray, img_pts: np.ndarray, threshold: float) -> np.ndarray | None:
+    H, _ = cv2.findHomography(ref_pts.astype(np.float32), img_pts.astype(np.float32), cv2.USAC_MAGSAC,
+                              max(threshold, 3.0), maxIters=200, confidence=0.99)
+    return H

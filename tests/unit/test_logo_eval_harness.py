@@ -77,9 +77,10 @@ def test_baseline_on_real_composites_is_weak(small_set, refs):
 def test_detector_beats_the_baseline_on_the_same_composites(small_set, refs):
     """The 56-image subset (12 logos), the detector built at three FLANN seeds and its results pooled:
     one seed moves it by 2-3 logos of 43 and 1-3 false boxes (measured over seeds 0-7), so floors on
-    a single seed either pass by luck or fail on noise. Measured: seeds 0-2 pooled P 0.950 R 0.744
-    mean IoU 0.90, one negative image flagged per seed (seeds 0-7: R 0.744-0.814, pooled P 0.950
-    R 0.767); floors one logo per seed below that. Baseline (no random trees): P 0.56 R 0.23."""
+    a single seed either pass by luck or fail on noise. Measured: seeds 0-2 pooled P 0.953 R 0.791
+    mean IoU 0.91, 0-1 negative images flagged per seed (seeds 0-7: R 0.744-0.837, P 0.914-1.000;
+    pooled 3-5 P 0.953 R 0.791, 6-7 P 0.945 R 0.802); floors one logo per seed below that. Baseline
+    (no random trees): P 0.56 R 0.23."""
     from detectors.logo.detect import LogoDetector
 
     rows = evaluate.read_labels(small_set / "labels.jsonl")
@@ -90,7 +91,7 @@ def test_detector_beats_the_baseline_on_the_same_composites(small_set, refs):
     mine = evaluate.summarize(pooled_rows, pooled)
     base = evaluate.summarize(rows, evaluate.run(rows, small_set, BaselineDetector.build(refs)))
     a, b = mine["all"], base["all"]
-    assert a["errors"] == 0 and a["precision"] >= 0.93 and a["recall"] >= 0.72 and a["mean_iou"] >= 0.8, a
+    assert a["errors"] == 0 and a["precision"] >= 0.93 and a["recall"] >= 0.76 and a["mean_iou"] >= 0.8, a
     assert a["recall"] >= 2 * b["recall"] and a["precision"] > b["precision"], (a, b)
     assert sum(n["flagged_images"] for n in mine["negatives"].values()) <= 2 * len(SEEDS), mine["negatives"]
     assert mine["split"]["heldout"]["recall"] >= 0.65, mine["split"]  # logos never tuned on
