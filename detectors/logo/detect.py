@@ -24,7 +24,7 @@ from detectors.logo.features import (REFERENCE_MAX_KEYPOINTS, VIEW_BACKGROUNDS, 
 from detectors.logo.index import SharedIndex
 from detectors.logo.types import LogoMatch, LogoReference
 from detectors.logo.verify import (box_iou, fit_by_pose_votes, fit_homography, fit_similarity, plausible,
-                                   project, similarities_from_keypoints)
+                                   plausible_similarities, project, similarities_from_keypoints)
 
 METHOD_KEYPOINTS = "keypoints"
 METHOD_TEMPLATE = "template"
@@ -213,7 +213,7 @@ class LogoDetector:
             t, q = corr.train[sel], corr.query[sel]
             Hs = similarities_from_keypoints(self.index.xy[t], self.index.size[t], self.index.angle[t],
                                              kp.xy[q], kp.size[q], kp.angle[q])
-            Hs = np.array([H for H in Hs if plausible(H, info.wh, image_wh) is not None])
+            Hs = Hs[plausible_similarities(Hs, info.wh, image_wh)]
             if len(Hs):
                 screened += [(float(a), logo, H) for a, H in zip(template.agreement(field_, info.edges, Hs), Hs)]
         screened.sort(key=lambda s: -s[0])

@@ -65,6 +65,23 @@ def plausible(H: np.ndarray, ref_wh: tuple[float, float], image_wh: tuple[int, i
     return c
 
 
+def plausible_similarities(Hs: np.ndarray, ref_wh: tuple[float, float], image_wh: tuple[int, int],
+                           min_side: float = 10.0) -> np.ndarray:
+    """`plausible` for n similarity transforms at once → (n,) bool.
+
+    A similarity with positive scale keeps the frame convex, unmirrored and of the same aspect,
+    so only size and position are left to check — vectorised, since the template stage screens
+    hundreds of keypoint-implied poses per photo."""
+    w, h = ref_wh
+    c = np.einsum("nij,kj->nki", Hs[:, :2, :2], ref_corners(w, h)) + Hs[:, None, :2, 2]     # (n, 4, 2)
+    scale = np.sqrt(np.abs(Hs[:, 0, 0] * Hs[:, 1, 1] - Hs[:, 0, 1] * Hs[:, 1, 0]))
+    iw, ih = image_wh
+    ok = (scale * min(w, h) >= min_side) & (scale * scale * w * h <= 1.5 * iw * ih)
+    ok &= np.all((c[:, :, 0] >= -0.25 * iw) & (c[:, :, 0] <= 1.25 * iw)
+                 & (c[:, :, 1] >= -0.25 * ih) & (c[:, :, 1] <= 1.25 * ih), axis=1)
+    return ok & np.isfinite(c).all(axis=(1, 2))
+
+
 def fit_homography(ref_pts: np.ndarray, img_pts: np.ndarray, ref_wh: tuple[float, float],
                    image_wh: tuple[int, int], threshold: float, min_inliers: int = 5) -> Placement | None:
     """RANSAC (MAGSAC++) homography with the plausibility checks above."""

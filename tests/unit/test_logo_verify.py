@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from detectors.logo.calibrate import tune_threshold
-from detectors.logo.verify import fit_by_pose_votes, fit_homography, project, ref_corners, similarities_from_keypoints
+from detectors.logo.verify import (fit_by_pose_votes, fit_homography, plausible, plausible_similarities, project,
+                                   ref_corners, similarities_from_keypoints)
 
 REF_WH = (256.0, 256.0)
 IMAGE_WH = (640, 480)
@@ -84,3 +85,14 @@ def test_threshold_reaches_the_precision_and_rounds_without_admitting_more():
     y2 = np.array([1, 1, 1, 1, 0], bool)
     assert tune_threshold(p2, y2) == 0.87                      # nothing between 0.87 and 0.877
     assert tune_threshold(np.array([0.9, 0.8]), np.array([0, 0], bool)) == 0.5   # never reached: the floor
+
+
+def test_vectorised_plausibility_agrees_with_the_general_check_on_similarities():
+    rng = np.random.default_rng(11)
+    n = 400
+    Hs = similarities_from_keypoints(rng.uniform(0, 256, (n, 2)), rng.uniform(4, 40, n), rng.uniform(0, 360, n),
+                                     rng.uniform(-200, 800, (n, 2)), rng.uniform(1, 40, n), rng.uniform(0, 360, n))
+    fast = plausible_similarities(Hs, (256.0, 180.0), IMAGE_WH)
+    slow = np.array([plausible(H, (256.0, 180.0), IMAGE_WH) is not None for H in Hs])
+    assert 50 < slow.sum() < n - 50            # both outcomes are well represented
+    assert (fast == slow).all()
