@@ -40,12 +40,13 @@ class Evidence:
 
 
 # Fitted by `python -m detectors.logo.calibrate` on the tune split; see docs/logo-detector.md.
-# (Refitted for the half-resolution gray plane, DetectorParams(gray_scale=0.5, gray_min_side=360); at full
-# resolution they were [-7.34, 3.09, -1.083, 14.849, 8.873, -0.432, -0.624] with MIN_SCORE 0.84.)
-WEIGHTS = np.array([0.715, 5.696, -6.894, 19.387, 6.962, -4.586, -4.414, 4.055])
+# (Refitted 2026-11-27 for pose voting, the template screen and the template_edge_agreement feature; before
+# that [-4.178, 2.916, -1.675, 21.843, 7.773, -1.386, -1.599] with MIN_SCORE 0.78, and at full resolution
+# [-7.34, 3.09, -1.083, 14.849, 8.873, -0.432, -0.624] with MIN_SCORE 0.84.)
+WEIGHTS = np.array([-0.506, 5.5, -6.298, 18.664, 6.481, -3.707, -3.786, 3.861])
 # Lowest score at which the tune split's placements reach precision ≥ 0.98 (printed by the same run);
 # the detector reports matches from here on (DetectorParams.min_score).
-MIN_SCORE = 0.61
+MIN_SCORE = 0.60
 
 
 def score(evidence: Evidence, weights: np.ndarray = WEIGHTS) -> float:

@@ -160,7 +160,7 @@ def similarities_from_keypoints(ref_xy, ref_size, ref_angle, img_xy, img_size, i
 def fit_by_pose_votes(ref_pts: np.ndarray, img_pts: np.ndarray, ref_size: np.ndarray, ref_angle: np.ndarray,
                       img_size: np.ndarray, img_angle: np.ndarray, ref_wh: tuple[float, float],
                       image_wh: tuple[int, int], threshold: float, min_inliers: int = 3,
-                      tolerance: float = 0.08, max_hypotheses: int = 400) -> Placement | None:
+                      tolerance: float = 0.05, max_hypotheses: int = 400) -> Placement | None:
     """Placement from the largest group of matches that agree on one pose (Lowe's Hough step).
 
     Every SIFT match implies a whole similarity (its keypoints carry scale and orientation). Each
@@ -174,23 +174,21 @@ def fit_by_pose_votes(ref_pts: np.ndarray, img_pts: np.ndarray, ref_size: np.nda
     n = len(ref_pts)
     if n < min_inliers:
         return None
-    Hs = similarities_from_keypoints(ref_pts, ref_size, ref_angle, img_pts, img_size, img_angle)
-    if n > max_hypotheses:
-        Hs = Hs[np.linspace(0, n - 1, max_hypotheses).astype(int)]
+    poses = similarities_from_keypoints(ref_pts, ref_size, ref_angle, img_pts, img_size, img_angle)
+    pose_scale = np.sqrt(np.abs(poses[:, 0, 0] * poses[:, 1, 1] - poses[:, 0, 1] * poses[:, 1, 0]))
+    pose_angle = np.rad2deg(np.arctan2(poses[:, 1, 0], poses[:, 0, 0]))
+    hyp = np.linspace(0, n - 1, max_hypotheses).astype(int) if n > max_hypotheses else np.arange(n)
     # distinct photo positions: keypoints at one place on several planes/orientations vote once
     _, position = np.unique(np.round(img_pts).astype(np.int32), axis=0, return_inverse=True)
     position = position.ravel()
-    n_pos = int(position.max()) + 1
-    scale = np.sqrt(np.abs(Hs[:, 0, 0] * Hs[:, 1, 1] - Hs[:, 0, 1] * Hs[:, 1, 0]))          # (h,)
+    Hs = poses[hyp]
     proj = np.einsum("hij,nj->hni", Hs[:, :2, :2], ref_pts.astype(np.float64)) + Hs[:, None, :2, 2]
     err = np.linalg.norm(proj - img_pts[None].astype(np.float64), axis=2)                 # (h, n)
-    tol = np.maximum(threshold, tolerance * scale * max(ref_wh))[:, None]
-    match_scale = np.asarray(img_size, np.float64) / np.asarray(ref_size, np.float64)
-    match_angle = np.asarray(ref_angle, np.float64) - np.asarray(img_angle, np.float64)
-    hyp_angle = np.rad2deg(np.arctan2(Hs[:, 1, 0], Hs[:, 0, 0]))
-    d_angle = np.abs((match_angle[None] - hyp_angle[:, None] + 180.0) % 360.0 - 180.0)
-    support = (err < tol) & (np.abs(np.log(match_scale[None] / scale[:, None])) < np.log(1.5)) & (d_angle < 30.0)
-    votes = np.zeros((len(Hs), n_pos), bool)
+    tol = np.maximum(threshold, tolerance * pose_scale[hyp] * max(ref_wh))[:, None]
+    d_angle = np.abs((pose_angle[None] - pose_angle[hyp][:, None] + 180.0) % 360.0 - 180.0)
+    same_scale = np.abs(np.log(pose_scale[None] / pose_scale[hyp][:, None])) < np.log(1.5)
+    support = (err < tol) & same_scale & (d_angle < 30.0)
+    votes = np.zeros((len(Hs), int(position.max()) + 1), bool)
     rows, cols = np.nonzero(support)
     votes[rows, position[cols]] = True
     count = votes.sum(axis=1)
@@ -198,20 +196,10 @@ def fit_by_pose_votes(ref_pts: np.ndarray, img_pts: np.ndarray, ref_size: np.nda
         if count[h] < min_inliers:
             return None
         inl = np.flatnonzero(support[h])
-        H = None
-        if count[h] >= 6:
-            H = _refit_homography(ref_pts[inl], img_pts[inl], threshold)
-            if H is not None and plausible(H, ref_wh, image_wh) is None:
-                H = None
-        if H is None:
-            A, _ = cv2.estimateAffinePartial2D(ref_pts[inl].astype(np.float32), img_pts[inl].astype(np.float32),
-                                               method=cv2.LMEDS)
-            H = np.vstack([A, [0, 0, 1]]) if A is not None else Hs[h]
-            if plausible(H, ref_wh, image_wh) is None:
-                H = Hs[h]
-        corners = plausible(H, ref_wh, image_wh)
-        if corners is None:
+        fitted = _fit_group(ref_pts[inl], img_pts[inl], Hs[h], int(count[h]), ref_wh, image_wh, threshold)
+        if fitted is None:
             continue
+        H, corners = fitted
         err_h = np.linalg.norm(project(H, ref_pts) - img_pts, axis=1)
         final = np.flatnonzero(err_h < np.maximum(threshold, 0.5 * tol[h, 0]))
         n_inl = len(np.unique(position[final]))
@@ -221,7 +209,20 @@ def fit_by_pose_votes(ref_pts: np.ndarray, img_pts: np.ndarray, ref_size: np.nda
     return None
 
 
-def _refit_homography(ref_pts: np.ndarray, img_pts: np.ndarray, threshold: float) -> np.ndarray | None:
-    H, _ = cv2.findHomography(ref_pts.astype(np.float32), img_pts.astype(np.float32), cv2.USAC_MAGSAC,
-                              max(threshold, 3.0), maxIters=200, confidence=0.99)
-    return H
+def _fit_group(ref_pts: np.ndarray, img_pts: np.ndarray, pose: np.ndarray, distinct: int,
+               ref_wh: tuple[float, float], image_wh: tuple[int, int], threshold: float):
+    """(H, corners) of the first plausible of: the group's homography (from 6 distinct points on),
+    its similarity, the pose that seeded it; None if none is."""
+    def fits():
+        if distinct >= 6:
+            yield cv2.findHomography(ref_pts.astype(np.float32), img_pts.astype(np.float32), cv2.USAC_MAGSAC,
+                                     max(threshold, 3.0), maxIters=200, confidence=0.99)[0]
+        A, _ = cv2.estimateAffinePartial2D(ref_pts.astype(np.float32), img_pts.astype(np.float32), method=cv2.LMEDS)
+        yield None if A is None else np.vstack([A, [0, 0, 1]])
+        yield pose
+
+    for H in fits():
+        corners = plausible(H, ref_wh, image_wh)
+        if corners is not None:
+            return H, corners
+    return None

@@ -194,3 +194,26 @@ def test_gray_plane_scale_keeps_a_minimum_side():
     assert _gray_scale(half, (900, 1000)) == 0.5                                 # large photo: half
     assert _gray_scale(half, (480, 480)) == pytest.approx(0.75)                  # 360 px product shot, upscaled
     assert _gray_scale(DetectorParams(gray_scale=0.5, gray_min_side=2000), (480, 640)) == 1.0   # never upscaled
+
+
+def test_one_registered_logo_is_not_found_in_a_plain_shape():
+    """With one registered logo the other-logo ratio test has nothing to compare with, so every
+    photo keypoint matches it; the swoosh must still not be 'found' in a shirt's V-neck (pose
+    voting once placed it there with 35 inliers at a looser tolerance) — and is found on the shoe."""
+    from pathlib import Path
+
+    from cluewatch import demo_sites
+    from cluewatch.demo_sites import load_catalogue
+    from cluewatch.demo_sites.artwork import product_photo_jpeg
+    from detectors.logo.references import load_reference
+
+    cv2.setNumThreads(1)
+    nike = load_reference("nike", "nike", Path(demo_sites.__file__).with_name("logos") / "nike.png")
+    det = LogoDetector.build([nike])
+    spec = {str(item["id"]): item["image"] for item in load_catalogue()}
+
+    def photo(listing: str) -> np.ndarray:
+        return cv2.imdecode(np.frombuffer(product_photo_jpeg(listing, spec[listing]), np.uint8), cv2.IMREAD_COLOR)
+
+    assert det.detect(photo("620145812")) == []                      # plain orange shirt
+    assert [m.mark_id for m in det.detect(photo("620145807"))] == ["nike"]   # shoe with the swoosh
