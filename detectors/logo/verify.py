@@ -56,13 +56,17 @@ def plausible(H: np.ndarray, ref_wh: tuple[float, float], image_wh: tuple[int, i
     if not (1 / 2.5 < aspect / aspect_ref < 2.5):
         return None
     iw, ih = image_wh
-    if area > 1.5 * iw * ih:
-        return None
-    # nearly all of the logo must be inside the photo (a placement mostly outside is a fit to noise)
-    inside = np.clip(c, [-0.25 * iw, -0.25 * ih], [1.25 * iw, 1.25 * ih])
-    if not np.allclose(inside, c):
+    if area > 1.5 * iw * ih or not _near_photo(c, image_wh):
         return None
     return c
+
+
+def _near_photo(corners: np.ndarray, image_wh: tuple[int, int]) -> np.ndarray:
+    """Whether all corners (…, 4, 2) lie within a quarter of the photo's size around it: a placement
+    mostly outside the photo is a fit to noise."""
+    iw, ih = image_wh
+    x, y = corners[..., 0], corners[..., 1]
+    return np.all((x >= -0.25 * iw) & (x <= 1.25 * iw) & (y >= -0.25 * ih) & (y <= 1.25 * ih), axis=-1)
 
 
 def plausible_similarities(Hs: np.ndarray, ref_wh: tuple[float, float], image_wh: tuple[int, int],
@@ -76,9 +80,7 @@ def plausible_similarities(Hs: np.ndarray, ref_wh: tuple[float, float], image_wh
     c = np.einsum("nij,kj->nki", Hs[:, :2, :2], ref_corners(w, h)) + Hs[:, None, :2, 2]     # (n, 4, 2)
     scale = np.sqrt(np.abs(Hs[:, 0, 0] * Hs[:, 1, 1] - Hs[:, 0, 1] * Hs[:, 1, 0]))
     iw, ih = image_wh
-    ok = (scale * min(w, h) >= min_side) & (scale * scale * w * h <= 1.5 * iw * ih)
-    ok &= np.all((c[:, :, 0] >= -0.25 * iw) & (c[:, :, 0] <= 1.25 * iw)
-                 & (c[:, :, 1] >= -0.25 * ih) & (c[:, :, 1] <= 1.25 * ih), axis=1)
+    ok = (scale * min(w, h) >= min_side) & (scale * scale * w * h <= 1.5 * iw * ih) & _near_photo(c, image_wh)
     return ok & np.isfinite(c).all(axis=(1, 2))
 
 
