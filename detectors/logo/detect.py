@@ -4,6 +4,7 @@
     matches = detector.detect(image_bgr)           # per photo: list[LogoMatch]
 
 Per photo: SIFT keypoints → one k-NN search in the shared index → ratio test against other logos
+(and, in a small registry, a background class of generic structure)
 → votes per logo → for the best-voted logos a placement fitted by RANSAC and by pose voting, with
 plausibility checks (verify.py), snapped to the photo's edges; for the logos left without one, the
 edge-template method around keypoint-implied poses (template.py) → calibrated score from the fused
@@ -11,6 +12,7 @@ evidence (calibrate.py) → non-maximum suppression.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -18,6 +20,7 @@ import cv2
 import numpy as np
 
 from detectors.logo import calibrate, template
+from detectors.logo.background import background_keypoints
 from detectors.logo.features import (REFERENCE_MAX_KEYPOINTS, VIEW_BACKGROUNDS, VIEW_SCALES, Keypoints, SiftExtractor,
                                      colour_planes, normalise_reference, reference_colour_views,
                                      reference_views, strongest, to_gray, working_image)
@@ -54,6 +57,8 @@ class DetectorParams:
     colour: bool = True           # also match keypoints of the a*/b* colour-opponent planes (features.py)
     colour_scale: float = 0.5     # the colour planes are described at this fraction of the working size
     colour_max_keypoints: int = 800   # per colour plane
+    background_scenes: int = 40   # synthetic scenes of generic structure in the index for a one-logo registry
+    background_until: int = 80    # ... fewer as the registry grows, none from this many on (background.py)
 
 
 @dataclass(frozen=True)
@@ -117,7 +122,9 @@ class LogoDetector:
         colour_extractor = SiftExtractor(max_keypoints=params.colour_max_keypoints)
         if seed is not None:
             cv2.setRNGSeed(seed)
-        return cls(logos, SharedIndex(parts, owner, checks=params.checks), query_extractor, params, colour_extractor)
+        background = background_keypoints(background_scene_count(params, len(logos)))
+        return cls(logos, SharedIndex(parts, owner, checks=params.checks, background=background), query_extractor,
+                   params, colour_extractor)
 
     def detect(self, image_bgr: np.ndarray) -> list[LogoMatch]:
         """Registered logos found in a BGR (or BGRA, or gray) uint8 photo, best first."""
@@ -245,6 +252,15 @@ class LogoDetector:
             polygon=tuple((round(float(x), 1), round(float(y), 1)) for x, y in poly),
             method=c.method,
         )
+
+
+def background_scene_count(p: DetectorParams, n_logos: int) -> int:
+    """How many background scenes a registry of n logos gets: all of them for one logo, none from
+    `background_until` logos on, where the other logos are competition enough for the ratio test
+    (and a background would cost recall: docs/logo-detector.md, "Small registries")."""
+    if n_logos >= p.background_until:
+        return 0
+    return math.ceil(p.background_scenes * (p.background_until - n_logos) / (p.background_until - 1))
 
 
 def _rescaled(kp: Keypoints, fx: float, fy: float) -> Keypoints:

@@ -13,6 +13,7 @@ import numpy as np
 from detectors.logo.features import Keypoints
 
 FLANN_INDEX_KDTREE = 1
+BACKGROUND = -1           # label of the background class (background.py): never a vote
 
 
 @dataclass(frozen=True)
@@ -28,10 +29,12 @@ class Correspondences:
 class SharedIndex:
     """Descriptors of all logos in one randomized kd-tree forest (FLANN), with per-row labels."""
 
-    def __init__(self, parts: list[Keypoints], logo_of_part: list[int], trees: int = 4, checks: int = 48):
-        nonempty = [(p, l) for p, l in zip(parts, logo_of_part) if len(p)]
-        if not nonempty:
+    def __init__(self, parts: list[Keypoints], logo_of_part: list[int], trees: int = 4, checks: int = 48,
+                 background: list[Keypoints] = ()):
+        if not any(len(p) for p in parts):
             raise ValueError("no keypoints in any reference logo")
+        nonempty = [(p, l) for p, l in zip(parts, logo_of_part) if len(p)]
+        nonempty += [(p, BACKGROUND) for p in background if len(p)]
         self.desc = np.ascontiguousarray(np.vstack([p.desc for p, _ in nonempty]), np.float32)
         self.xy = np.vstack([p.xy for p, _ in nonempty]).astype(np.float32)
         self.size = np.concatenate([p.size for p, _ in nonempty]).astype(np.float32)
@@ -49,7 +52,8 @@ class SharedIndex:
         Lowe's test compares with the 2nd neighbour; in a shared index that neighbour is often the
         same logo (its inverted view, a repeated letter), which would reject good matches. What
         must be distinctive is the logo, so the reference distance is the first other-logo one.
-        Every same-logo neighbour within the ratio is kept: RANSAC picks among them.
+        Every same-logo neighbour within the ratio is kept: RANSAC picks among them. The background
+        class (background.py) counts as another logo, and a keypoint nearest to it is no vote.
         """
         n = len(query)
         if n == 0:
@@ -64,7 +68,7 @@ class SharedIndex:
         j_other = np.argmax(other, axis=1)
         d_other = np.where(has_other, dist[np.arange(n), j_other], np.inf)
         # distances are squared L2, so the ratio is squared as well
-        keep = (logos == first) & (dist < (ratio * ratio) * d_other[:, None])
+        keep = (logos == first) & (first != BACKGROUND) & (dist < (ratio * ratio) * d_other[:, None])
         # beyond the first other-logo neighbour nothing is kept even if it is the first logo again
         keep &= np.arange(k)[None, :] < np.where(has_other, j_other, k)[:, None]
         q, j = np.nonzero(keep)

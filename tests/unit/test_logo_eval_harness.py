@@ -80,7 +80,10 @@ def test_detector_beats_the_baseline_on_the_same_composites(small_set, refs):
     a single seed either pass by luck or fail on noise. Measured: seeds 0-2 pooled P 0.953 R 0.783
     mean IoU 0.91, 0-1 negative images flagged per seed (with pose-voting tolerance 0.08 instead of
     0.05, seeds 0-7: R 0.744-0.837, P 0.914-1.000; pooled 0-2 and 3-5 P 0.953 R 0.791, 6-7 P 0.945
-    R 0.802); floors about one logo per seed below that. Baseline (no random trees): P 0.56 R 0.23."""
+    R 0.802); floors about one logo per seed below that. Baseline (no random trees): P 0.56 R 0.23.
+    Since the background class (35 scenes for these 12 logos): P 0.961 R 0.767 IoU 0.91, 2 negative
+    images flagged in all (without it, now: P 0.953 R 0.791); the recall floor moved down by those 3 of
+    129 pooled boxes, the price of 3-10x fewer false marks in registries of 1-8 logos."""
     from detectors.logo.detect import LogoDetector
 
     rows = evaluate.read_labels(small_set / "labels.jsonl")
@@ -91,11 +94,27 @@ def test_detector_beats_the_baseline_on_the_same_composites(small_set, refs):
     mine = evaluate.summarize(pooled_rows, pooled)
     base = evaluate.summarize(rows, evaluate.run(rows, small_set, BaselineDetector.build(refs)))
     a, b = mine["all"], base["all"]
-    assert a["errors"] == 0 and a["precision"] >= 0.93 and a["recall"] >= 0.76 and a["mean_iou"] >= 0.8, a
+    assert a["errors"] == 0 and a["precision"] >= 0.93 and a["recall"] >= 0.74 and a["mean_iou"] >= 0.8, a
     assert a["recall"] >= 2 * b["recall"] and a["precision"] > b["precision"], (a, b)
     assert sum(n["flagged_images"] for n in mine["negatives"].values()) <= 2 * len(SEEDS), mine["negatives"]
     assert mine["split"]["heldout"]["recall"] >= 0.65, mine["split"]  # logos never tuned on
 
+
+def test_one_logo_registries_keep_their_precision(small_set, refs):
+    """A registry of one logo gives the other-logo ratio test nothing to compare with; the background
+    class of the index (background.py) stands in. Every 2nd logo of the small set registered alone,
+    each detector run on all 56 images (a box of another logo is then an unregistered one). Measured:
+    16 of 21 boxes, no false box (P 1.000 R 0.762); without the background 12 and 1 (P 0.923 R 0.571)."""
+    from detectors.logo.detect import LogoDetector
+
+    rows = evaluate.read_labels(small_set / "labels.jsonl")
+    tp = fp = labelled = 0
+    for ref in refs[::2]:
+        own = [dict(r, boxes=[b for b in r["boxes"] if b["mark_id"] == ref.mark_id]) for r in rows]
+        a = evaluate.summarize(own, evaluate.run(own, small_set, LogoDetector.build([ref])))["all"]
+        tp, fp, labelled = tp + a["tp"], fp + a["fp"], labelled + a["tp"] + a["fn"]
+    assert labelled >= 15
+    assert tp / max(1, tp + fp) >= 0.95 and tp / labelled >= 0.66, (tp, fp, labelled)
 
 
 def test_match_logo_contract(small_set, tmp_path):
