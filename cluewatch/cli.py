@@ -189,7 +189,7 @@ def _cmd_eval_logo(args) -> int:
     from cluewatch.logomatch_cli import run_eval_logo
 
     return run_eval_logo(args.labels, args.registry, sys.stdout, sys.stderr,
-                         tuple(args.detector or ("default", "baseline")), args.limit)
+                         tuple(args.detector or ("default", "baseline")), args.limit, args.registry_size)
 
 
 def _cmd_extract(args) -> int:
@@ -253,6 +253,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--detector", action="append", choices=("default", "baseline"),
                    help="detector to measure; repeat for several (default: both, side by side)")
     p.add_argument("--limit", type=int, help="only the first N images")
+    p.add_argument("--registry-size", type=int, metavar="N",
+                   help="split the registry into registries of N logos, measure each on every image and pool "
+                        "the results (a logo outside a registry counts as unregistered for it): how a small "
+                        "registry fares; costs one run per registry")
     p.set_defaults(func=_cmd_eval_logo)
 
     p = sub.add_parser("extract", help="extract listing fields from saved pages (nothing is fetched)")

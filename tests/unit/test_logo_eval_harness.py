@@ -182,3 +182,20 @@ def test_photohash_on_real_edits():
     for edit in ("resize-50%", "resize-25%", "jpeg-q40"):
         assert r["per_edit"][edit] == 1.0
     assert r["per_edit"]["watermark"] >= 0.75
+
+
+def test_eval_logo_pools_small_registries(small_set, capsys):
+    """`--registry-size 4` splits the 12 logos into 3 registries of 4, each run on every image."""
+    labels = str(small_set / "labels.jsonl")
+    assert main(["eval", "logo", "--labels", labels, "--detector", "baseline", "--limit", "8",
+                 "--registry-size", "4"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("8 images × 3 registries of 4 logos, pooled") and "== overall" in out
+    rows = evaluate.read_labels(small_set / "labels.jsonl")[:8]
+    overall = out.split("== overall")[1].splitlines()[2].split()
+    assert overall[0] == "baseline" and overall[1] == "24"                # 8 images × 3 registries
+    tp, fn = int(overall[5]), int(overall[7])
+    # every labelled logo is counted once: in the one registry that holds it
+    assert tp + fn == sum(len(r["boxes"]) for r in rows)
+    assert main(["eval", "logo", "--labels", labels, "--registry-size", "13"]) == 2
+    assert "between 1 and the 12 logos" in capsys.readouterr().err
