@@ -3,7 +3,7 @@
 The ratio test asks whether a photo keypoint is more like one logo than like anything else in the
 index. With one registered logo, or a few, there is nothing else, so every photo keypoint becomes a
 vote — a plain shirt's V-neck ends up "matching" a swoosh. Synthetic scenes of generic structure
-(clutter, corners, bars, rings, strokes of text) give the test something else to compare with,
+(clutter, corners, bars, rings, strokes of text, logo-like emblems) give the test something else to compare with,
 whatever the size of the registry. They are drawn from a fixed seed, so an index is reproducible and
 needs no image files.
 """
@@ -33,8 +33,36 @@ def clutter(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
     return np.clip(128 + rng.uniform(10, 45) * acc, 0, 255).astype(np.uint8)
 
 
+def emblem_sheet(rng: np.random.Generator, side: int = SCENE_SIDE) -> np.ndarray:
+    """Logo-like emblems (a badge, a short word on it) on a plain ground: what an unregistered brand's
+    logo has in common with a registered one."""
+    ground = int(rng.choice([0, 255, int(rng.integers(0, 256))]))
+    img = np.full((side, side), ground, np.uint8)
+    for _ in range(int(rng.integers(3, 7))):
+        x, y = (int(v) for v in rng.integers(0, side, 2))
+        r = int(rng.integers(20, side // 4))
+        badge, ink = int(rng.integers(0, 256)), int(rng.integers(0, 256))
+        if abs(badge - ink) < 60:
+            ink = 255 - badge
+        kind = rng.integers(0, 3)
+        if kind == 0:
+            cv2.circle(img, (x, y), r, badge, -1, cv2.LINE_AA)
+        elif kind == 1:
+            cv2.rectangle(img, (x - r, y - r // 2), (x + r, y + r // 2), badge, -1)
+        else:
+            pts = (rng.normal(0, r / 2, (int(rng.integers(3, 8)), 2)) + [x, y]).astype(np.int32)
+            cv2.fillPoly(img, [cv2.convexHull(pts)], badge, cv2.LINE_AA)
+        text = "".join(rng.choice(list(_LETTERS), int(rng.integers(1, 6))))
+        cv2.putText(img, text, (x - r + 4, y + r // 4), _FONTS[int(rng.integers(0, len(_FONTS)))],
+                    float(rng.uniform(0.5, 2.0)), ink, int(rng.integers(1, 5)), cv2.LINE_AA)
+    return img
+
+
 def scene(rng: np.random.Generator, side: int = SCENE_SIDE) -> np.ndarray:
-    """One gray scene of random generic shapes on clutter or on a plain ground."""
+    """One gray scene: half are emblem sheets, the rest random generic shapes on clutter or on a
+    plain ground (with emblems, false marks in 8-logo registries halved: docs/logo-detector.md)."""
+    if rng.random() < 0.5:
+        return emblem_sheet(rng, side)
     img = clutter((side, side), rng) if rng.random() < 0.6 else np.full((side, side), int(rng.integers(0, 256)), np.uint8)
     for _ in range(int(rng.integers(6, 14))):
         colour = int(rng.integers(0, 256))
