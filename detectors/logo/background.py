@@ -92,10 +92,15 @@ def scene(rng: np.random.Generator, side: int = SCENE_SIDE) -> np.ndarray:
     return img
 
 
-@functools.lru_cache(maxsize=4)
+_drawn: dict[int, tuple[np.random.Generator, list[Keypoints]]] = {}
+
+
+@functools.lru_cache(maxsize=8)
 def background_keypoints(scenes: int, seed: int = 7) -> tuple[Keypoints, ...]:
-    """Keypoints of the first `scenes` synthetic scenes of `seed` (the same for every registry, so
-    built once per process)."""
-    rng = np.random.default_rng(seed)
+    """Keypoints of the first `scenes` synthetic scenes of `seed`. Registries of different sizes take
+    different numbers of the same scenes, so each scene is drawn and described once per process."""
+    rng, drawn = _drawn.setdefault(seed, (np.random.default_rng(seed), []))
     extractor = SiftExtractor()
-    return tuple(extractor.extract(scene(rng)) for _ in range(scenes))
+    while len(drawn) < scenes:
+        drawn.append(extractor.extract(scene(rng)))
+    return tuple(drawn[:scenes])

@@ -5,6 +5,7 @@ cost per photo grows with log(descriptors), not with the number of logos as in a
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -30,7 +31,7 @@ class SharedIndex:
     """Descriptors of all logos in one randomized kd-tree forest (FLANN), with per-row labels."""
 
     def __init__(self, parts: list[Keypoints], logo_of_part: list[int], trees: int = 4, checks: int = 48,
-                 background: list[Keypoints] = ()):
+                 background: Sequence[Keypoints] = ()):
         if not any(len(p) for p in parts):
             raise ValueError("no keypoints in any reference logo")
         nonempty = [(p, l) for p, l in zip(parts, logo_of_part) if len(p)]
