@@ -189,7 +189,8 @@ def _cmd_eval_logo(args) -> int:
     from cluewatch.logomatch_cli import run_eval_logo
 
     return run_eval_logo(args.labels, args.registry, sys.stdout, sys.stderr,
-                         tuple(args.detector or ("default", "baseline")), args.limit, args.registry_size)
+                         tuple(args.detector or ("default", "baseline")), args.limit, args.registry_size,
+                         args.curve)
 
 
 def _cmd_extract(args) -> int:
@@ -257,6 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="split the registry into registries of N logos, measure each on every image and pool "
                         "the results (a logo outside a registry counts as unregistered for it): how a small "
                         "registry fares; costs one run per registry")
+    p.add_argument("--curve", metavar="FILE.svg",
+                   help="also draw the detectors' precision–recall curves (every score threshold) into this SVG")
     p.set_defaults(func=_cmd_eval_logo)
 
     p = sub.add_parser("extract", help="extract listing fields from saved pages (nothing is fetched)")

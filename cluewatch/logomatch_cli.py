@@ -132,9 +132,10 @@ def _registered_only(row: dict, marks: set[str]) -> dict:
 
 
 def run_eval_logo(labels_path, registry_path, out, err, detectors=("default", "baseline"), limit=None,
-                  registry_size=None) -> int:
+                  registry_size=None, curve_path=None) -> int:
     """Print precision, recall, mean IoU and time per image of each detector, overall, per split,
-    per hard-case tag; the registry defaults to registry.yaml beside the labels.
+    per hard-case tag; the registry defaults to registry.yaml beside the labels. With `curve_path`
+    the detectors' precision–recall curves are also drawn there as one SVG.
 
     With `registry_size` N the registry is split into registries of N logos (every k-th logo, so
     each mixes the set's logos), each measured on every image — a labelled logo outside a registry
@@ -153,6 +154,10 @@ def run_eval_logo(labels_path, registry_path, out, err, detectors=("default", "b
     rows = rows[:limit] if limit else rows
     base_dir = os.path.dirname(os.path.abspath(labels_path))
     try:
+        if curve_path and (os.path.isdir(curve_path)
+                           or not os.access(os.path.dirname(os.path.abspath(curve_path)), os.W_OK)):
+            # checked before a run of minutes, not after it
+            raise CannotRun(f"cannot write {curve_path}")
         refs = load_references(registry_path)
         if registry_size is not None and not 1 <= registry_size <= len(refs):
             raise CannotRun(f"--registry-size must be between 1 and the {len(refs)} logos of {registry_path}")
@@ -176,9 +181,21 @@ def run_eval_logo(labels_path, registry_path, out, err, detectors=("default", "b
         return 2
     if n_groups > 1:
         sizes = sorted({len(g) for g in groups})
-        out.write(f"{len(rows)} images × {n_groups} registries of {'–'.join(map(str, sizes))} logos, pooled "
-                  f"(from the {len(refs)} of {registry_path})\n")
+        heading = (f"{len(rows)} images × {n_groups} registries of {'–'.join(map(str, sizes))} logos, pooled "
+                   f"(from the {len(refs)} of {registry_path})")
     else:
-        out.write(f"{len(rows)} images, {len(refs)} registered logos ({registry_path})\n")
+        heading = f"{len(rows)} images, {len(refs)} registered logos ({registry_path})"
+    out.write(heading + "\n")
     out.write(evaluate.format_report(reports) + "\n")
+    if curve_path:
+        from detectors.logo.curve import pr_curve_svg
+
+        svg = pr_curve_svg({name: r["curve"] for name, r in reports.items()}, title=heading)
+        try:
+            with open(curve_path, "w", encoding="utf-8") as f:
+                f.write(svg)
+        except OSError as exc:
+            print(f"error: cannot write {curve_path}: {exc.strerror or exc}", file=err)
+            return 2
+        out.write(f"precision–recall curves: {curve_path}\n")
     return 0

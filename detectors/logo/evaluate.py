@@ -125,7 +125,7 @@ class _Tally:
 
 def summarize(rows, results) -> dict:
     """{"all": {...}, "split": {name: {...}}, "tag": {tag: {...}}, "negatives": {kind: {...}},
-    "best_recall_at_0.98": (recall, threshold)} — each {...} with precision, recall, mean_iou, ..."""
+    "best_recall_at_0.98": (recall, threshold), "curve": pr_points(...)} — each {...} with precision, recall, mean_iou, ..."""
     groups: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
     scored = []  # (score, is_tp) over every detection, for the threshold sweep
     n_boxes = 0
@@ -144,21 +144,37 @@ def summarize(rows, results) -> dict:
         if kind != "all":
             out[kind][name] = t.as_dict()
     out["best_recall_at_0.98"] = best_recall_at(scored, n_boxes, 0.98)
+    out["curve"] = pr_points(scored, n_boxes)
     return out
 
 
 def best_recall_at(scored, n_boxes: int, precision: float) -> tuple[float, float | None]:
     """Highest recall over score thresholds whose precision is ≥ `precision`, and that threshold."""
-    best, thr, tp, fp = 0.0, None, 0, 0
-    scored = sorted(scored, key=lambda x: -x[0])
-    for i, (s, ok) in enumerate(scored):
-        tp += ok
-        fp += not ok
-        if i + 1 < len(scored) and scored[i + 1][0] == s:
-            continue  # a threshold keeps all detections of equal score
-        if tp / (tp + fp) >= precision and n_boxes and tp / n_boxes > best:
-            best, thr = tp / n_boxes, s
+    best, thr = 0.0, None
+    for t, p, r in pr_points(scored, n_boxes):
+        if p >= precision and r > best:
+            best, thr = r, t
     return best, thr
+
+
+def pr_points(scored, n_boxes: int) -> list[tuple[float, float, float]]:
+    """(threshold, precision, recall) at every distinct score, from the highest threshold down.
+
+    `scored` is [(score, is_true_positive)] over every detection; detections of equal score are
+    kept or dropped together, as a threshold would.
+
+    >>> pr_points([(0.9, True), (0.8, False), (0.8, True), (0.5, False)], 4)
+    [(0.9, 1.0, 0.25), (0.8, 0.6666666666666666, 0.5), (0.5, 0.5, 0.5)]
+    """
+    out, tp, fp = [], 0, 0
+    ordered = sorted(scored, key=lambda x: -x[0])
+    for i, (s, ok) in enumerate(ordered):
+        tp += bool(ok)
+        fp += not ok
+        if i + 1 < len(ordered) and ordered[i + 1][0] == s:
+            continue
+        out.append((float(s), tp / (tp + fp), tp / n_boxes if n_boxes else 0.0))
+    return out
 
 
 def _line(name, d) -> str:

@@ -200,3 +200,27 @@ def test_eval_logo_pools_small_registries(small_set, capsys):
     assert tp + fn == sum(len(r["boxes"]) for r in rows)
     assert main(["eval", "logo", "--labels", labels, "--registry-size", "13"]) == 2
     assert "between 1 and the 12 logos" in capsys.readouterr().err
+
+
+def test_eval_logo_draws_precision_recall_curves(small_set, tmp_path, capsys):
+    """`--curve FILE.svg`: one curve per detector, ending at the precision and recall it printed."""
+    import xml.etree.ElementTree as ET
+
+    from detectors.logo import curve
+
+    svg_path = tmp_path / "curves.svg"
+    assert main(["eval", "logo", "--labels", str(small_set / "labels.jsonl"), "--detector", "baseline",
+                 "--limit", "10", "--curve", str(svg_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"precision–recall curves: {svg_path}" in out
+    overall = out.split("== overall")[1].splitlines()[2].split()
+    precision, recall = float(overall[2]), float(overall[3])
+    root = ET.parse(svg_path).getroot()
+    lines = root.findall("{http://www.w3.org/2000/svg}polyline")
+    assert len(lines) == 2                                                # whole range and zoom
+    x, y = map(float, lines[0].get("points").split()[-1].split(","))
+    assert abs(x - curve.FULL.x(recall)) < 1.0 and abs(y - curve.FULL.y(precision)) < 1.0
+    # an unwritable place is refused before the run, not after it
+    assert main(["eval", "logo", "--labels", str(small_set / "labels.jsonl"), "--detector", "baseline",
+                 "--curve", str(tmp_path / "missing" / "c.svg")]) == 2
+    assert "cannot write" in capsys.readouterr().err
