@@ -11,6 +11,7 @@ Image paths are relative to the input (or labels) file's directory; nothing is f
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -64,6 +65,32 @@ def make_detector(name: str, refs, err=sys.stderr):
     return BaselineDetector.build(refs)
 
 
+class Progress:
+    """'<what>: 120/450 images, 41 s, ~113 s left' on stderr, at most every `every` seconds and at
+    the end: a run over a big set or many registries takes minutes to hours."""
+
+    def __init__(self, err, total: int | None, unit: str = "images", every: float = 10.0, clock=time.monotonic):
+        self.err, self.total, self.unit, self.every, self.clock = err, total, unit, every, clock
+        self.done = 0
+        self.t0 = self.last = clock()
+
+    def __call__(self, what: str = "") -> None:
+        self.done += 1
+        now = self.clock()
+        if now - self.last < self.every and self.done != self.total:
+            return
+        self.last = now
+        elapsed = now - self.t0
+        line = f"{what + ': ' if what else ''}{self.done}"
+        if self.total:
+            line += f"/{self.total} {self.unit}, {elapsed:.0f} s"
+            if self.done < self.total:
+                line += f", ~{elapsed / self.done * (self.total - self.done):.0f} s left"
+        else:
+            line += f" {self.unit}, {elapsed:.0f} s"
+        print(line, file=self.err, flush=True)
+
+
 def _answer(line: bytes, base_dir: str, detector) -> dict:
     from detectors.imageio import BadImage, load_image
 
@@ -107,6 +134,7 @@ def run_match_logo(registry_path, input_path, out, err, detector_name: str = "de
         print(f"error: {exc}", file=err)
         return 2
     base_dir = os.path.dirname(os.path.abspath(input_path))
+    progress = Progress(err, None, unit="lines answered")
     try:
         for _, line in _lines(input_path):
             if not line.strip():
@@ -117,6 +145,7 @@ def run_match_logo(registry_path, input_path, out, err, detector_name: str = "de
                 except Exception as exc:  # noqa: BLE001 - one bad line never stops the batch
                     ans = {"id": None, "matches": [], "error": f"internal error: {type(exc).__name__}: {exc}"}
             out.write(json.dumps(ans, ensure_ascii=False) + "\n")
+            progress()
     except OSError as exc:
         print(f"error: cannot read {input_path}: {exc.strerror or exc}", file=err)
         return 2
@@ -164,16 +193,18 @@ def run_eval_logo(labels_path, registry_path, out, err, detectors=("default", "b
         n_groups = len(refs) // registry_size if registry_size else 1
         groups = [refs[i::n_groups] for i in range(n_groups)]
         reports = {}
+        progress = Progress(err, len(rows) * n_groups * len(detectors))
         for name in detectors:
             pooled_rows, pooled, build_s = [], [], 0.0
-            for group in groups:
+            for i, group in enumerate(groups, 1):
                 marks = {r.mark_id for r in group}
                 own = [_registered_only(r, marks) for r in rows]
                 t0 = time.perf_counter()
                 det = make_detector(name, group, err)
                 build_s += time.perf_counter() - t0
                 pooled_rows += own
-                pooled += evaluate.run(own, base_dir, det)
+                what = name if n_groups == 1 else f"{name}, registry {i}/{n_groups}"
+                pooled += evaluate.run(own, base_dir, det, progress=functools.partial(progress, what))
             reports[name] = evaluate.summarize(pooled_rows, pooled)
             reports[name]["build_seconds"] = build_s
     except CannotRun as exc:

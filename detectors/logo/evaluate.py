@@ -56,9 +56,10 @@ def read_labels(path) -> list[dict]:
 iou = box_iou  # (x, y, w, h) boxes; the detector's own NMS uses the same measure
 
 
-def run(rows, base_dir, detector, load=None) -> list[ImageResult]:
+def run(rows, base_dir, detector, load=None, progress=None) -> list[ImageResult]:
     """Detect on every row's image (paths relative to base_dir). A bad image is an error result,
-    counted as detecting nothing. Time covers detect() only, not decoding."""
+    counted as detecting nothing. Time covers detect() only, not decoding. `progress()` is called
+    after each image."""
     from detectors.imageio import BadImage, load_image
 
     load = load or load_image
@@ -68,13 +69,15 @@ def run(rows, base_dir, detector, load=None) -> list[ImageResult]:
             img = load(Path(base_dir) / row["image"])
         except BadImage as e:
             out.append(ImageResult(0.0, error=str(e)))
-            continue
-        t0 = time.perf_counter()
-        found = detector.detect(img.pixels)
-        dt = time.perf_counter() - t0
-        s = img.scale
-        out.append(ImageResult(dt, [{"mark_id": m.mark_id, "score": float(m.score),
-                                     "bbox": [v / s for v in m.bbox]} for m in found]))
+        else:
+            t0 = time.perf_counter()
+            found = detector.detect(img.pixels)
+            dt = time.perf_counter() - t0
+            s = img.scale
+            out.append(ImageResult(dt, [{"mark_id": m.mark_id, "score": float(m.score),
+                                         "bbox": [v / s for v in m.bbox]} for m in found]))
+        if progress:
+            progress()
     return out
 
 

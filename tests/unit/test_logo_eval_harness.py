@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from cluewatch.cli import main
-from cluewatch.logomatch_cli import load_references, run_match_logo
+from cluewatch.logomatch_cli import Progress, load_references, run_match_logo
 from cluewatch.settings import Settings
 from detectors.logo import evalset, evaluate
 from detectors.logo.baseline import BaselineDetector
@@ -190,7 +190,10 @@ def test_eval_logo_pools_small_registries(small_set, capsys):
     labels = str(small_set / "labels.jsonl")
     assert main(["eval", "logo", "--labels", labels, "--detector", "baseline", "--limit", "8",
                  "--registry-size", "4"]) == 0
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
+    # progress on stderr ends with the last registry and the whole count
+    assert captured.err.splitlines()[-1].startswith("baseline, registry 3/3: 24/24 images, ")
     assert out.startswith("8 images × 3 registries of 4 logos, pooled") and "== overall" in out
     rows = evaluate.read_labels(small_set / "labels.jsonl")[:8]
     overall = out.split("== overall")[1].splitlines()[2].split()
@@ -224,3 +227,18 @@ def test_eval_logo_draws_precision_recall_curves(small_set, tmp_path, capsys):
     assert main(["eval", "logo", "--labels", str(small_set / "labels.jsonl"), "--detector", "baseline",
                  "--curve", str(tmp_path / "missing" / "c.svg")]) == 2
     assert "cannot write" in capsys.readouterr().err
+
+
+def test_progress_is_throttled_and_ends_with_the_total():
+    now = [0.0]
+    err = io.StringIO()
+    progress = Progress(err, total=5, every=10.0, clock=lambda: now[0])
+    for t in (1.0, 4.0, 12.0, 15.0, 20.0):
+        now[0] = t
+        progress("default")
+    # one line after 10 s (3 done: ~8 s left at 4 s each), and the last one
+    assert err.getvalue().splitlines() == ["default: 3/5 images, 12 s, ~8 s left", "default: 5/5 images, 20 s"]
+    open_ended = io.StringIO()
+    progress = Progress(open_ended, None, unit="lines answered", every=0.0, clock=lambda: 3.0)
+    progress()
+    assert open_ended.getvalue() == "1 lines answered, 0 s\n"
