@@ -20,7 +20,7 @@ from detectors.photohash import MAX_DISTANCE, PhotoIndex
 log = logging.getLogger(__name__)
 
 DETECTOR = "image.official_photo"
-VERSION = "1.0.0"
+VERSION = "1.1.0"   # 1.1: reference crops and trimmed listing borders (photohash.REFERENCE_CROPS)
 NEEDS_IMAGES = True
 MAX_IMAGES = 8
 TOP_SCORE, FLOOR_SCORE = 0.95, 0.6
@@ -83,13 +83,16 @@ def detect(listing: dict, marks) -> list[Finding]:
     findings = []
     for mark_id, (hit, position, image, ref_name) in best.items():
         name = (by_id[mark_id].names or (mark_id,))[0]
+        how = "".join((f", cropped {hit.crop}" if hit.crop != "none" else "",
+                       ", once the listing photo's plain borders are trimmed" if hit.trimmed else ""))
         findings.append(Finding(
             detector=DETECTOR, detector_version=VERSION, mark_id=mark_id, score=score_for(hit.distance),
-            reason=(f"Product photo {position + 1} is a copy of {name}'s official photo {ref_name} "
+            reason=(f"Product photo {position + 1} is a copy of {name}'s official photo {ref_name}{how} "
                     f"(perceptual-hash distance {hit.distance} of 64 bits; copies are ≤ {MAX_DISTANCE}) "
                     f"on a seller {name} has not authorized."),
             evidence={"image_url": image.get("url"), "image_sha256": image.get("sha256"),
                       "image_position": position, "reference_photo": ref_name, "distance": hit.distance,
-                      "phash_distance": hit.phash, "dhash_distance": hit.dhash},
+                      "phash_distance": hit.phash, "dhash_distance": hit.dhash,
+                      "reference_crop": hit.crop, "listing_borders_trimmed": hit.trimmed},
         ))
     return findings

@@ -6,18 +6,26 @@ image, 64 bits) from the `imagehash` package both survive those edits; two diffe
 almost never come within a few bits on *both*. The distance of a pair is therefore the larger of the
 two Hamming distances, and a pair is a near-duplicate when it is ≤ MAX_DISTANCE.
 
-MAX_DISTANCE = 14 was chosen on the generated set in photohash_eval.py (50 photographs as the
-official photos, 50 others as unrelated listing photos, 8 real edits of each = 800 queries):
-precision 1.000, recall 0.912 there; the closest pair of different photographs was 17 apart, so 14
-keeps a 3-bit margin (at 16 recall is 0.945, at 18 the first false match appears).
+Resellers also crop the photo or pad it onto their own canvas, and 64-bit hashes of the whole picture
+do not survive that (a 10 % crop from one side, or a white border: most copies lost). So each
+reference photo is indexed under `REFERENCE_CROPS` — itself and 18 crops of it (centred, one side
+off, one corner off; 10 and 20 %) — and a listing photo is looked up as it is and with near-uniform
+borders trimmed (`trim_borders`). A hit names the crop and whether borders were trimmed: evidence an
+officer can check by eye.
+
+MAX_DISTANCE = 12 was chosen on the generated set in photohash_eval.py (50 photographs as the
+official photos, 50 others as unrelated listing photos, 17 real edits of each — crops by amounts
+the reference crops do not use among them — 1,700 queries); see docs/logo-detector.md, "Stolen
+official photos".
 
 The index is a numpy scan: XOR against every stored hash and `np.bitwise_count`. That costs ~2 ms per
-query at 100,000 reference photos, far below decoding the image, so a BK-tree or multi-index hashing
-would add code for no measurable gain at registry sizes.
+100,000 stored hashes (19 per reference photo), far below decoding the image, so a BK-tree or
+multi-index hashing would add code for no measurable gain at registry sizes.
 
     idx = PhotoIndex()
     idx.add("sprite-can-front", official_bgr)
-    idx.query(listing_bgr)       # [NearDuplicate(ref_id="sprite-can-front", distance=3, phash=2, dhash=3)]
+    idx.query(listing_bgr)       # [NearDuplicate(ref_id="sprite-can-front", distance=3, phash=2, dhash=3,
+                                 #                crop="top 10 %", trimmed=False)]
 """
 from __future__ import annotations
 
@@ -25,7 +33,26 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MAX_DISTANCE = 14
+MAX_DISTANCE = 12
+
+
+def _crops() -> tuple[tuple[str, tuple[float, float, float, float]], ...]:
+    """(name, (top, bottom, left, right) fractions cut) of the reference crops."""
+    out = [("none", (0.0, 0.0, 0.0, 0.0))]
+    for k in (0.10, 0.20):
+        pct = f"{round(k * 100)} %"
+        out.append((f"centre {pct}", (k / 2, k / 2, k / 2, k / 2)))
+        out += [(f"{side} {pct}", tuple(k if i == j else 0.0 for j in range(4)))
+                for i, side in enumerate(("top", "bottom", "left", "right"))]
+        out += [(f"{v}-{h} {pct}", (k * (v == "top"), k * (v == "bottom"), k * (h == "left"), k * (h == "right")))
+                for v in ("top", "bottom") for h in ("left", "right")]
+    return tuple(out)
+
+
+REFERENCE_CROPS = _crops()
+BORDER_TOLERANCE = 12   # grey levels a padded border may vary by (JPEG noise on a flat colour)
+BORDER_DRIFT = 3.0      # ... and its lines' means from the edge line's
+BORDER_MIN = 0.02       # borders thinner than this share of the side are left (they barely move a hash)
 
 
 @dataclass(frozen=True)
@@ -34,6 +61,8 @@ class NearDuplicate:
     distance: int   # max(phash, dhash)
     phash: int
     dhash: int
+    crop: str = "none"      # which REFERENCE_CROPS variant of the reference photo matched
+    trimmed: bool = False   # the listing photo matched once its uniform borders were trimmed
 
 
 def hashes(image_bgr: np.ndarray) -> tuple[np.uint64, np.uint64]:
@@ -48,36 +77,93 @@ def hashes(image_bgr: np.ndarray) -> tuple[np.uint64, np.uint64]:
     return _pack(imagehash.phash(pil).hash), _pack(imagehash.dhash(pil).hash)
 
 
+def crop(image: np.ndarray, fractions: tuple[float, float, float, float]) -> np.ndarray:
+    h, w = image.shape[:2]
+    top, bottom, left, right = fractions
+    return image[int(h * top):h - int(h * bottom), int(w * left):w - int(w * right)]
+
+
+def trim_borders(image: np.ndarray, tolerance: int = BORDER_TOLERANCE) -> np.ndarray | None:
+    """The image without the near-uniform rows and columns along its edges (a reseller's padding or
+    frame), or None when there are none — or when they would leave less than a fifth of it."""
+    grey = image if image.ndim == 2 else image[:, :, :3].max(axis=2)
+    g = grey.astype(np.int16)
+
+    def uniform_run(lines: np.ndarray) -> int:
+        # lines: (n, k), the first one on the edge; how many from the edge are flat and alike
+        # flat within JPEG noise, and the same colour as the edge: padding is one colour, while a
+        # smooth gradient (sky, a wallpaper) drifts and must not be trimmed
+        flat = (lines.max(axis=1) - lines.min(axis=1) <= tolerance) & (
+            np.abs(lines.mean(axis=1) - lines[0].mean()) <= BORDER_DRIFT)
+        return int(np.argmin(flat)) if not flat.all() else len(flat)
+
+    h, w = g.shape
+    top, bottom = (n if n >= BORDER_MIN * h else 0 for n in (uniform_run(g), uniform_run(g[::-1])))
+    left, right = (n if n >= BORDER_MIN * w else 0 for n in (uniform_run(g.T), uniform_run(g.T[::-1])))
+    if top + bottom + left + right == 0 or (h - top - bottom) * (w - left - right) < 0.2 * h * w \
+            or h - top - bottom < 8 or w - left - right < 8:
+        return None
+    return image[top:h - bottom, left:w - right]
+
+
+def listing_hashes(image_bgr: np.ndarray) -> list[tuple[np.uint64, np.uint64, bool]]:
+    """(pHash, dHash, trimmed) of a listing photo as it is, and without its uniform borders if any."""
+    out = [(*hashes(image_bgr), False)]
+    trimmed = trim_borders(image_bgr)
+    if trimmed is not None:
+        out.append((*hashes(trimmed), True))
+    return out
+
+
 def _pack(bits: np.ndarray) -> np.uint64:
     return np.frombuffer(np.packbits(bits.astype(bool).ravel()).tobytes(), dtype=">u8")[0].astype(np.uint64)
 
 
 class PhotoIndex:
-    """Reference photo hashes; `query` returns those within `max_distance`, nearest first."""
+    """Reference photo hashes (each photo under its REFERENCE_CROPS); `query` returns the references
+    within `max_distance`, nearest first, each once."""
 
     def __init__(self):
         self._ids: list[str] = []
+        self._crops: list[str] = []
         self._p = np.zeros(0, np.uint64)
         self._d = np.zeros(0, np.uint64)
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(set(self._ids))
 
     def add(self, ref_id: str, image_bgr: np.ndarray) -> None:
-        self.add_hashes(ref_id, *hashes(image_bgr))
+        for name, fractions in REFERENCE_CROPS:
+            self.add_hashes(ref_id, *hashes(crop(image_bgr, fractions)), crop=name)
 
-    def add_hashes(self, ref_id: str, phash: np.uint64, dhash: np.uint64) -> None:
+    def add_hashes(self, ref_id: str, phash: np.uint64, dhash: np.uint64, crop: str = "none") -> None:
         self._ids.append(ref_id)
+        self._crops.append(crop)
         self._p = np.append(self._p, np.uint64(phash))
         self._d = np.append(self._d, np.uint64(dhash))
 
     def query(self, image_bgr: np.ndarray, max_distance: int = MAX_DISTANCE) -> list[NearDuplicate]:
-        return self.query_hashes(*hashes(image_bgr), max_distance=max_distance)
+        return self.lookup(listing_hashes(image_bgr), max_distance)
 
-    def query_hashes(self, phash, dhash, max_distance: int = MAX_DISTANCE) -> list[NearDuplicate]:
+    def lookup(self, listing: list[tuple[np.uint64, np.uint64, bool]],
+               max_distance: int = MAX_DISTANCE) -> list[NearDuplicate]:
+        """The references near any of a listing photo's hashes (`listing_hashes`), each once."""
+        hits = [h for ph, dh, trimmed in listing
+                for h in self.query_hashes(ph, dh, max_distance=max_distance, trimmed=trimmed)]
+        return _nearest_per_reference(hits)
+
+    def query_hashes(self, phash, dhash, max_distance: int = MAX_DISTANCE, trimmed: bool = False) -> list[NearDuplicate]:
         dp = np.bitwise_count(self._p ^ np.uint64(phash))
         dd = np.bitwise_count(self._d ^ np.uint64(dhash))
         dist = np.maximum(dp, dd)
         hits = np.flatnonzero(dist <= max_distance)
         hits = hits[np.argsort(dist[hits], kind="stable")]
-        return [NearDuplicate(self._ids[i], int(dist[i]), int(dp[i]), int(dd[i])) for i in hits]
+        return _nearest_per_reference(
+            [NearDuplicate(self._ids[i], int(dist[i]), int(dp[i]), int(dd[i]), self._crops[i], trimmed) for i in hits])
+
+
+def _nearest_per_reference(hits: list[NearDuplicate]) -> list[NearDuplicate]:
+    best: dict[str, NearDuplicate] = {}
+    for h in sorted(hits, key=lambda h: h.distance):      # stable: the uncropped, untrimmed first on ties
+        best.setdefault(h.ref_id, h)
+    return list(best.values())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from detectors.photohash import PhotoIndex, hashes
+from detectors.photohash import PhotoIndex, listing_hashes
 
 
 def _jpeg(img, q):
@@ -49,6 +49,29 @@ def _brightness(img, beta):
     return np.clip(img.astype(np.int16) + beta, 0, 255).astype(np.uint8)
 
 
+def _cut(img, top=0.0, bottom=0.0, left=0.0, right=0.0):
+    from detectors.photohash import crop
+
+    return crop(img, (top, bottom, left, right))
+
+
+def _pad(img, top, bottom, left, right, value=255):
+    import cv2
+
+    return cv2.copyMakeBorder(img, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(value,) * 3)
+
+
+def _pad_to_square(img):
+    h, w = img.shape[:2]
+    d = abs(w - h)
+    return _pad(img, d // 2, d - d // 2, 0, 0) if w > h else _pad(img, 0, 0, d // 2, d - d // 2)
+
+
+def _frame(img, f=0.08):
+    b = int(f * max(img.shape[:2]))
+    return _pad(img, b, b, b, b, value=245)
+
+
 EDITS = {
     "resize-50%": lambda im: _resize(im, 0.5),
     "resize-25%": lambda im: _resize(im, 0.25),
@@ -58,6 +81,16 @@ EDITS = {
     "watermark": _watermark,
     "brighter+20": lambda im: _brightness(im, 20),
     "all: resize 60%, crop 5%, watermark, jpeg-q60": lambda im: _jpeg(_watermark(_crop(_resize(im, 0.6), 0.05)), 60),
+    # one-sided crops by amounts the reference crops (photohash.REFERENCE_CROPS: 10 and 20 %) do not use
+    "crop top 8%": lambda im: _cut(im, top=0.08),
+    "crop top 22%": lambda im: _cut(im, top=0.22),
+    "crop right 12%": lambda im: _cut(im, right=0.12),
+    "crop top-left 6%": lambda im: _cut(im, top=0.06, left=0.06),
+    "crop bottom-right 14%": lambda im: _cut(im, bottom=0.14, right=0.14),
+    # a reseller's canvas: padded to a square, or framed
+    "padded to square (white)": lambda im: _jpeg(_pad_to_square(im), 85),
+    "framed 8% (off-white)": lambda im: _jpeg(_frame(im), 85),
+    "crop top 15%, framed, jpeg-q60": lambda im: _jpeg(_frame(_cut(im, top=0.15)), 60),
 }
 
 
@@ -77,18 +110,18 @@ def measure(photos=None, thresholds=range(0, 21, 2)) -> dict:
     idx = PhotoIndex()
     for i, im in enumerate(official):
         idx.add(f"official-{i}", im)
-    queries = []  # (expected ref or None, edit, hashes)
+    queries = []  # (expected ref or None, edit, listing hashes)
     for group, expect in ((official, True), (other, False)):
         for i, im in enumerate(group):
             for name, edit in EDITS.items():
-                queries.append((f"official-{i}" if expect else None, name, hashes(edit(im))))
+                queries.append((f"official-{i}" if expect else None, name, listing_hashes(edit(im))))
     same, diff = [], []
     table, per_edit = {}, {}
     for t in list(thresholds) + [MAX_DISTANCE]:
         tp = fp = fn = 0
         edit_hits: dict[str, list[int]] = {}
-        for want, name, (ph, dh) in queries:
-            got = [d.ref_id for d in idx.query_hashes(ph, dh, max_distance=t)]
+        for want, name, listing in queries:
+            got = [d.ref_id for d in idx.lookup(listing, max_distance=t)]
             if want:
                 ok = want in got
                 tp += ok
@@ -100,8 +133,8 @@ def measure(photos=None, thresholds=range(0, 21, 2)) -> dict:
         table[t] = (tp / (tp + fp) if tp + fp else 1.0, tp / (tp + fn) if tp + fn else 1.0)
         if t == MAX_DISTANCE:
             per_edit = {k: sum(v) / len(v) for k, v in edit_hits.items()}
-    for want, _, (ph, dh) in queries:
-        for d in idx.query_hashes(ph, dh, max_distance=64):
+    for want, _, listing in queries:
+        for d in idx.lookup(listing, max_distance=64):
             (same if d.ref_id == want else diff).append(d.distance)
     return {"thresholds": table, "per_edit": per_edit, "distances": {"same": same, "different": diff},
             "n_official": len(official), "n_other": len(other), "queries": len(queries)}

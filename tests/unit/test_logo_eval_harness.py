@@ -173,16 +173,18 @@ def test_eval_logo_prints_table(small_set, capsys):
 
 
 def test_photohash_on_real_edits():
-    """50 official photos, 800 edited queries (measured: precision 1.000, recall 0.912 at 14)."""
+    """50 official photos, 1,600 edited queries (measured: precision 1.000, recall 0.916 at 12; the
+    closest two different photos 14 apart)."""
     from detectors.photohash import MAX_DISTANCE
     from detectors.photohash_eval import measure
 
     r = measure(thresholds=())
     p, rec = r["thresholds"][MAX_DISTANCE]
     assert p == 1.0 and rec >= 0.9, (p, rec)
-    for edit in ("resize-50%", "resize-25%", "jpeg-q40"):
-        assert r["per_edit"][edit] == 1.0
-    assert r["per_edit"]["watermark"] >= 0.75
+    for edit in ("resize-50%", "resize-25%", "jpeg-q40", "crop top 22%", "crop right 12%", "padded to square (white)"):
+        assert r["per_edit"][edit] == 1.0, edit
+    assert r["per_edit"]["watermark"] >= 0.75 and r["per_edit"]["framed 8% (off-white)"] >= 0.9
+    assert min(r["distances"]["different"]) > MAX_DISTANCE
 
 
 def test_eval_logo_pools_small_registries(small_set, capsys):

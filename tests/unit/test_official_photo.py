@@ -1,6 +1,7 @@
 """The stolen-official-photo signal on real rendered product photos (demo artwork), real edits."""
 import io
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -54,3 +55,22 @@ def test_unreadable_reference_photo_names_mark_and_file(tmp_path):
     bad.write_bytes(b"\xff\xd8\xff\xe0 not really")
     with pytest.raises(official_photo.BadReferencePhoto, match="mark nike: reference photo .*broken.jpg"):
         official_photo.detect(listing(b"x"), (Mark(id="nike", names=("Nike",), reference_photos=(str(bad),)),))
+
+
+def test_a_cropped_copy_on_a_reseller_canvas_is_flagged_with_how(marks):
+    """Cut 15 % off the top and pasted onto a white square canvas: the whole-photo hashes of both
+    are far apart; a 10 % reference crop and the trimmed canvas meet."""
+    official = product_photo("official", {"shape": "shoe", "colour": "#2a6f3e"})
+    w, h = official.size
+    cut = official.crop((0, int(h * 0.15), w, h))
+    canvas = Image.new("RGB", (w + 80, w + 80), "white")
+    canvas.paste(cut, (40, 40 + (w - cut.size[1]) // 2))
+    [finding] = official_photo.detect(listing(jpeg(canvas, quality=80)), marks)
+    ev = finding.evidence
+    assert ev["listing_borders_trimmed"] is True and ev["reference_crop"] != "none"
+    assert f"cropped {ev['reference_crop']}" in finding.reason and "borders are trimmed" in finding.reason
+    # the whole photos' hashes alone are too far apart to tell
+    from detectors import photohash
+    whole = photohash.PhotoIndex()
+    whole.add_hashes("official", *photohash.hashes(np.array(official)[:, :, ::-1].copy()))
+    assert whole.query_hashes(*photohash.hashes(np.array(canvas)[:, :, ::-1].copy())) == []

@@ -1,0 +1,42 @@
+"""photohash's crop variants and border trimming, on real photographs (scikit-image's data)."""
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+
+from detectors import photohash
+
+
+@pytest.fixture(scope="module")
+def photo():
+    return cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+
+
+def test_trim_removes_padding_but_not_gradients_or_content(photo):
+    padded = cv2.copyMakeBorder(photo, 30, 50, 0, 70, cv2.BORDER_CONSTANT, value=(255, 255, 255))
+    assert np.array_equal(photohash.trim_borders(padded), photo)
+    # JPEG noise on the padding is tolerated
+    ok, buf = cv2.imencode(".jpg", padded, [cv2.IMWRITE_JPEG_QUALITY, 70])
+    trimmed = photohash.trim_borders(cv2.imdecode(buf, cv2.IMREAD_COLOR))
+    assert trimmed is not None and abs(trimmed.shape[0] - 512) <= 4 and abs(trimmed.shape[1] - 512) <= 4
+    assert photohash.trim_borders(photo) is None
+    # a smooth gradient (sky, a wallpaper) is not eaten: at most the few lines within the drift
+    gradient = np.tile(np.linspace(40, 200, 400).astype(np.uint8)[:, None], (1, 300))   # 0.4 levels a line
+    kept = photohash.trim_borders(gradient)
+    assert kept is None or kept.shape[0] >= 0.95 * 400
+    assert photohash.trim_borders(np.full((100, 100, 3), 255, np.uint8)) is None           # nothing left
+
+
+def test_a_one_sided_crop_is_found_through_a_reference_crop(photo):
+    idx = photohash.PhotoIndex()
+    idx.add("astronaut", photo)
+    assert len(idx) == 1                                   # one reference, whatever its crops
+    cut = photo[int(512 * 0.18):]                          # 18 % off the top: not one of the crops
+    whole = photohash.PhotoIndex()
+    whole.add_hashes("astronaut", *photohash.hashes(photo))
+    assert whole.query(cut) == []                          # the whole photo's hashes are too far
+    [hit] = idx.query(cut)
+    assert hit.ref_id == "astronaut" and hit.crop == "top 20 %" and not hit.trimmed
+    assert hit.distance <= photohash.MAX_DISTANCE
+    [exact] = idx.query(photo)
+    assert exact.distance == 0 and exact.crop == "none"   # the uncropped reference wins ties
