@@ -40,3 +40,17 @@ def test_a_one_sided_crop_is_found_through_a_reference_crop(photo):
     assert hit.distance <= photohash.MAX_DISTANCE
     [exact] = idx.query(photo)
     assert exact.distance == 0 and exact.crop == "none"   # the uncropped reference wins ties
+
+
+def test_speed_benchmark_runs_and_finds_every_copy():
+    """bench/photo_hash_speed.py on a small scale: its table, and every real photo found among fillers."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parents[2] / "bench" / "photo_hash_speed.py"
+    out = subprocess.run([sys.executable, str(bench), "--photos", "6", "--sizes", "50,500"],
+                         capture_output=True, text=True, timeout=300, check=True).stdout
+    rows = [line.split() for line in out.splitlines() if line.strip().startswith(("50 ", "500 "))]
+    assert [r[0] for r in rows] == ["50", "500"] and all(r[-1] == "6/6" for r in rows), out
+    assert "ms per reference photo" in out and "peak RSS" in out
