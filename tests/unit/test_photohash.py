@@ -54,3 +54,15 @@ def test_speed_benchmark_runs_and_finds_every_copy():
     rows = [line.split() for line in out.splitlines() if line.strip().startswith(("50 ", "500 "))]
     assert [r[0] for r in rows] == ["50", "500"] and all(r[-1] == "6/6" for r in rows), out
     assert "ms per reference photo" in out and "peak RSS" in out
+
+
+def test_tiny_odd_shaped_grey_and_bgra_images_are_indexed_and_found():
+    rng = np.random.default_rng(0)
+    idx = photohash.PhotoIndex()
+    for shape in [(1, 1, 3), (2, 3, 3), (9, 9), (5, 400, 4), (400, 5, 3)]:
+        im = rng.integers(0, 255, shape, dtype=np.uint8)
+        idx.add(str(shape), im)
+        assert any(h.ref_id == str(shape) and h.distance == 0 for h in idx.query(im))
+    framed = np.full((50, 60, 4), 255, np.uint8)                 # BGRA on a white frame
+    framed[10:40, 10:50, :3] = rng.integers(0, 255, (30, 40, 3))
+    assert photohash.trim_borders(framed).shape == (30, 40, 4)
