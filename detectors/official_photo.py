@@ -15,7 +15,7 @@ import os
 
 from cluewatch.model import Finding
 from detectors.imageio import BadImage, load_image
-from detectors.photohash import MAX_DISTANCE, PhotoIndex
+from detectors.photohash import CROP_FRACTIONS, MAX_DISTANCE, PhotoIndex, content_box, crop_box
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,7 @@ VERSION = "1.1.0"   # 1.1: reference crops and trimmed listing borders (photohas
 NEEDS_IMAGES = True
 MAX_IMAGES = 8
 TOP_SCORE, FLOOR_SCORE = 0.95, 0.6
+COMPARISON_HEIGHT = 360   # px of each photo in the side-by-side evidence picture
 
 _CACHE: dict = {}
 
@@ -32,8 +33,8 @@ class BadReferencePhoto(ValueError):
     """A registry reference photo that cannot be read; names the mark and the file."""
 
 
-def index_for(marks) -> tuple[PhotoIndex, dict[str, tuple[str, str]]]:
-    """The hash index over every reference photo of `marks` and ref_id -> (mark id, file name)."""
+def index_for(marks) -> tuple[PhotoIndex, dict[str, tuple[str, str, str]]]:
+    """The hash index over every reference photo of `marks` and ref_id -> (mark id, file name, path)."""
     cached = _CACHE.get(id(marks))
     if cached is not None and cached[0] is marks:
         return cached[1], cached[2]
@@ -46,7 +47,7 @@ def index_for(marks) -> tuple[PhotoIndex, dict[str, tuple[str, str]]]:
                 raise BadReferencePhoto(f"mark {mark.id}: reference photo {path}: {e}") from None
             ref_id = f"{mark.id}/{len(owners)}"
             index.add(ref_id, pixels)
-            owners[ref_id] = (mark.id, os.path.basename(str(path)))
+            owners[ref_id] = (mark.id, os.path.basename(str(path)), str(path))
     _CACHE.clear()
     _CACHE[id(marks)] = (marks, index, owners)
     return index, owners
@@ -74,14 +75,15 @@ def detect(listing: dict, marks) -> list[Finding]:
             log.info("listing %s photo %s not hashed: %s", listing.get("version_id"), image.get("url"), e)
             continue
         for hit in index.query(pixels):
-            mark_id, ref_name = owners[hit.ref_id]
+            mark_id, ref_name, _ = owners[hit.ref_id]
             mark = by_id[mark_id]
             if seller and seller in {s.strip().casefold() for s in mark.authorized_sellers}:
                 continue
             if mark_id not in best or hit.distance < best[mark_id][0].distance:
-                best[mark_id] = (hit, position, image, ref_name)
+                best[mark_id] = (hit, position, image, pixels)
     findings = []
-    for mark_id, (hit, position, image, ref_name) in best.items():
+    for mark_id, (hit, position, image, pixels) in best.items():
+        _, ref_name, ref_path = owners[hit.ref_id]
         name = (by_id[mark_id].names or (mark_id,))[0]
         how = "".join((f", cropped {hit.crop}" if hit.crop != "none" else "",
                        ", once the listing photo's plain borders are trimmed" if hit.trimmed else ""))
@@ -94,5 +96,48 @@ def detect(listing: dict, marks) -> list[Finding]:
                       "image_position": position, "reference_photo": ref_name, "distance": hit.distance,
                       "phash_distance": hit.phash, "dhash_distance": hit.dhash,
                       "reference_crop": hit.crop, "listing_borders_trimmed": hit.trimmed},
+            attachments=_comparison(pixels, ref_path, hit, position, ref_name),
         ))
     return findings
+
+
+def _comparison(listing_bgr, ref_path: str, hit, position: int, ref_name: str) -> dict:
+    """The comparison picture as an attachment; none (the finding stands) if the reference photo
+    has become unreadable since the registry was loaded."""
+    try:
+        reference = load_image(ref_path).pixels
+    except BadImage as e:
+        log.warning("reference photo %s unreadable for the comparison picture: %s", ref_path, e)
+        return {}
+    return {"comparison_image": (comparison_png(listing_bgr, reference, hit, position, ref_name), ".png")}
+
+
+def comparison_png(listing_bgr, reference_bgr, hit, position: int, ref_name: str) -> bytes:
+    """The listing photo beside the official one, each COMPARISON_HEIGHT px high and labelled; the
+    part of each that matched (trimmed borders, reference crop) is outlined — what an officer checks."""
+    import cv2  # noqa: PLC0415
+    import numpy as np  # noqa: PLC0415
+
+    from detectors.logo.draw import draw_label, encode_png, to_bgr  # noqa: PLC0415
+
+    panels = []
+    for pixels, box, text in (
+            (listing_bgr, content_box(listing_bgr) if hit.trimmed else None, f"listing photo {position + 1}"),
+            (reference_bgr, crop_box(reference_bgr.shape, CROP_FRACTIONS[hit.crop]) if hit.crop != "none" else None,
+             f"official: {ref_name}"[:60])):
+        h, w = pixels.shape[:2]
+        f = COMPARISON_HEIGHT / h
+        panel = cv2.resize(to_bgr(pixels), (max(1, round(w * f)), COMPARISON_HEIGHT), interpolation=cv2.INTER_AREA)
+        if box is not None:
+            x0, y0, x1, y1 = (round(v * f) for v in box)
+            cv2.rectangle(panel, (x0, y0), (max(x0, x1 - 1), max(y0, y1 - 1)), (0, 200, 255), 3)
+        draw_label(panel, text, (0, 0), (40, 40, 40), 0.55, 1)
+        panels.append(panel)
+    gap = np.full((COMPARISON_HEIGHT, 12, 3), 255, np.uint8)
+    picture = np.hstack([panels[0], gap, panels[1]])
+    footer = np.full((28, picture.shape[1], 3), 255, np.uint8)
+    how = f"hash distance {hit.distance}/64" + (f", official photo cropped {hit.crop}" if hit.crop != "none" else "") \
+        + (", listing borders trimmed" if hit.trimmed else "")
+    cv2.putText(footer, how, (6, 19), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
+    return encode_png(np.vstack([picture, footer]))
+

@@ -51,6 +51,7 @@ def _crops() -> tuple[tuple[str, tuple[float, float, float, float]], ...]:
 
 
 REFERENCE_CROPS = _crops()
+CROP_FRACTIONS = dict(REFERENCE_CROPS)
 BORDER_TOLERANCE = 12   # grey levels a padded border may vary by (JPEG noise on a flat colour)
 BORDER_DRIFT = 3.0      # ... and its lines' means from the edge line's
 BORDER_MIN = 0.02       # borders thinner than this share of the side are left (they barely move a hash)
@@ -78,15 +79,27 @@ def hashes(image_bgr: np.ndarray) -> tuple[np.uint64, np.uint64]:
     return _pack(imagehash.phash(pil).hash), _pack(imagehash.dhash(pil).hash)
 
 
-def crop(image: np.ndarray, fractions: tuple[float, float, float, float]) -> np.ndarray:
-    h, w = image.shape[:2]
+def crop_box(shape, fractions: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) left of an image of `shape` once (top, bottom, left, right) fractions are cut."""
+    h, w = shape[:2]
     top, bottom, left, right = fractions
-    return image[int(h * top):h - int(h * bottom), int(w * left):w - int(w * right)]
+    return int(w * left), int(h * top), w - int(w * right), h - int(h * bottom)
+
+
+def crop(image: np.ndarray, fractions: tuple[float, float, float, float]) -> np.ndarray:
+    x0, y0, x1, y1 = crop_box(image.shape, fractions)
+    return image[y0:y1, x0:x1]
 
 
 def trim_borders(image: np.ndarray, tolerance: int = BORDER_TOLERANCE) -> np.ndarray | None:
     """The image without the near-uniform rows and columns along its edges (a reseller's padding or
     frame), or None when there are none — or when they would leave less than a fifth of it."""
+    box = content_box(image, tolerance)
+    return None if box is None else image[box[1]:box[3], box[0]:box[2]]
+
+
+def content_box(image: np.ndarray, tolerance: int = BORDER_TOLERANCE) -> tuple[int, int, int, int] | None:
+    """(x0, y0, x1, y1) of what `trim_borders` keeps, or None when it keeps the whole image."""
     grey = image if image.ndim == 2 else image[:, :, :3].max(axis=2)
     g = grey.astype(np.int16)
 
@@ -104,7 +117,7 @@ def trim_borders(image: np.ndarray, tolerance: int = BORDER_TOLERANCE) -> np.nda
     if top + bottom + left + right == 0 or (h - top - bottom) * (w - left - right) < 0.2 * h * w \
             or h - top - bottom < 8 or w - left - right < 8:
         return None
-    return image[top:h - bottom, left:w - right]
+    return left, top, w - right, h - bottom
 
 
 def listing_hashes(image_bgr: np.ndarray) -> list[tuple[np.uint64, np.uint64, bool]]:

@@ -20,7 +20,7 @@ COLOURS = ((0, 0, 255), (0, 200, 255), (255, 0, 255), (255, 128, 0), (0, 255, 0)
 
 def draw_matches(image: np.ndarray, matches: Sequence[LogoMatch]) -> np.ndarray:
     """A BGR copy of `image` with each match's polygon (or box) and a "mark_id 0.97" label."""
-    out = _bgr(image).copy()
+    out = to_bgr(image).copy()
     h, w = out.shape[:2]
     side = max(h, w)
     thick = max(2, round(side / 300))
@@ -32,7 +32,7 @@ def draw_matches(image: np.ndarray, matches: Sequence[LogoMatch]) -> np.ndarray:
         cv2.polylines(out, [np.round(pts).astype(np.int32).reshape(-1, 1, 2)], True, colour, thick, cv2.LINE_AA)
         x, y, bw, bh = m.bbox
         cv2.rectangle(out, (x, y), (x + bw, y + bh), colour, max(1, thick // 2))
-        _label(out, f"{m.mark_id} {m.score:.2f}", (x, y), colour, font_scale, text_thick)
+        draw_label(out, f"{m.mark_id} {m.score:.2f}", (x, y), colour, font_scale, text_thick)
     return out
 
 
@@ -44,13 +44,13 @@ def encode_png(image: np.ndarray) -> bytes:
 
 
 def encode_jpeg(image: np.ndarray, quality: int = 90) -> bytes:
-    ok, buf = cv2.imencode(".jpg", _bgr(image), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    ok, buf = cv2.imencode(".jpg", to_bgr(image), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
     if not ok:
         raise ValueError("JPEG encoding failed")
     return buf.tobytes()
 
 
-def _label(img: np.ndarray, text: str, anchor: tuple[int, int], colour, scale: float, thick: int) -> None:
+def draw_label(img: np.ndarray, text: str, anchor: tuple[int, int], colour, scale: float, thick: int) -> None:
     """Filled tag above the box (inside the image even when the box touches the top edge)."""
     (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
     pad = max(2, th // 4)
@@ -69,7 +69,7 @@ def _box_corners(bbox) -> list[tuple[float, float]]:
     return [(x, y), (x + w, y), (x + w, y + h), (x, y + h)]
 
 
-def _bgr(image: np.ndarray) -> np.ndarray:
+def to_bgr(image: np.ndarray) -> np.ndarray:
     if image.ndim == 2:
         return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
     if image.shape[2] == 4:

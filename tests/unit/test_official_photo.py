@@ -50,6 +50,15 @@ def test_own_photos_authorized_sellers_and_broken_images_give_nothing(marks):
     assert finding.evidence["image_position"] == 2 and finding.score == official_photo.TOP_SCORE
 
 
+def test_a_reference_photo_gone_since_loading_costs_the_picture_not_the_finding(marks):
+    exact = jpeg(product_photo("official", {"shape": "shoe", "colour": "#2a6f3e"}))
+    official_photo.index_for(marks)                                    # the registry is loaded
+    with open(marks[0].reference_photos[0], "wb") as f:
+        f.write(b"")                                                   # then its file is emptied
+    [finding] = official_photo.detect(listing(exact), marks)
+    assert finding.mark_id == "nike" and finding.attachments == {}
+
+
 def test_unreadable_reference_photo_names_mark_and_file(tmp_path):
     bad = tmp_path / "broken.jpg"
     bad.write_bytes(b"\xff\xd8\xff\xe0 not really")
@@ -69,6 +78,14 @@ def test_a_cropped_copy_on_a_reseller_canvas_is_flagged_with_how(marks):
     ev = finding.evidence
     assert ev["listing_borders_trimmed"] is True and ev["reference_crop"] != "none"
     assert f"cropped {ev['reference_crop']}" in finding.reason and "borders are trimmed" in finding.reason
+    # the evidence picture: listing photo | official photo, 360 px high, the matched parts outlined
+    import cv2
+    png, suffix = finding.attachments["comparison_image"]
+    picture = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+    assert suffix == ".png" and picture.shape[0] == official_photo.COMPARISON_HEIGHT + 28
+    outline = np.all(picture == (0, 200, 255), axis=2)
+    half = picture.shape[1] // 2
+    assert outline[:, :half].sum() > 500 and outline[:, half:].sum() > 500      # on both photos
     # the whole photos' hashes alone are too far apart to tell
     from detectors import photohash
     whole = photohash.PhotoIndex()
