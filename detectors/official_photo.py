@@ -85,13 +85,12 @@ def detect(listing: dict, marks) -> list[Finding]:
     for mark_id, (hit, position, image, pixels) in best.items():
         _, ref_name, ref_path = owners[hit.ref_id]
         name = (by_id[mark_id].names or (mark_id,))[0]
-        how = "".join((f", cropped {hit.crop}" if hit.crop != "none" else "",
-                       ", once the listing photo's plain borders are trimmed" if hit.trimmed else ""))
         findings.append(Finding(
             detector=DETECTOR, detector_version=VERSION, mark_id=mark_id, score=score_for(hit.distance),
-            reason=(f"Product photo {position + 1} is a copy of {name}'s official photo {ref_name}{how} "
-                    f"(perceptual-hash distance {hit.distance} of 64 bits; copies are ≤ {MAX_DISTANCE}) "
-                    f"on a seller {name} has not authorized."),
+            reason=(f"Product photo {position + 1} is a copy of {name}'s official photo {ref_name} ("
+                    + "; ".join(_how(hit) + [f"perceptual-hash distance {hit.distance} of 64 bits; copies are "
+                                             f"≤ {MAX_DISTANCE}"])
+                    + f") on a seller {name} has not authorized."),
             evidence={"image_url": image.get("url"), "image_sha256": image.get("sha256"),
                       "image_position": position, "reference_photo": ref_name, "distance": hit.distance,
                       "phash_distance": hit.phash, "dhash_distance": hit.dhash,
@@ -99,6 +98,12 @@ def detect(listing: dict, marks) -> list[Finding]:
             attachments=_comparison(pixels, ref_path, hit, position, ref_name),
         ))
     return findings
+
+
+def _how(hit) -> list[str]:
+    """What it took to match, in words: the reference crop, the listing photo's trimmed borders."""
+    return ([f"official photo cropped {hit.crop}"] if hit.crop != "none" else []) + \
+        (["listing photo's plain borders trimmed"] if hit.trimmed else [])
 
 
 def _comparison(listing_bgr, ref_path: str, hit, position: int, ref_name: str) -> dict:
@@ -126,8 +131,10 @@ def comparison_png(listing_bgr, reference_bgr, hit, position: int, ref_name: str
             (reference_bgr, crop_box(reference_bgr.shape, CROP_FRACTIONS[hit.crop]) if hit.crop != "none" else None,
              f"official: {ref_name}"[:60])):
         h, w = pixels.shape[:2]
-        f = COMPARISON_HEIGHT / h
-        panel = cv2.resize(to_bgr(pixels), (max(1, round(w * f)), COMPARISON_HEIGHT), interpolation=cv2.INTER_AREA)
+        f = min(COMPARISON_HEIGHT / h, 2 * COMPARISON_HEIGHT / w)   # a banner-shaped photo stays bounded
+        size = (max(1, round(w * f)), max(1, round(h * f)))
+        panel = np.full((COMPARISON_HEIGHT, size[0], 3), 255, np.uint8)
+        panel[:size[1]] = cv2.resize(to_bgr(pixels), size, interpolation=cv2.INTER_AREA)
         if box is not None:
             x0, y0, x1, y1 = (round(v * f) for v in box)
             cv2.rectangle(panel, (x0, y0), (max(x0, x1 - 1), max(y0, y1 - 1)), (0, 200, 255), 3)
@@ -136,8 +143,7 @@ def comparison_png(listing_bgr, reference_bgr, hit, position: int, ref_name: str
     gap = np.full((COMPARISON_HEIGHT, 12, 3), 255, np.uint8)
     picture = np.hstack([panels[0], gap, panels[1]])
     footer = np.full((28, picture.shape[1], 3), 255, np.uint8)
-    how = f"hash distance {hit.distance}/64" + (f", official photo cropped {hit.crop}" if hit.crop != "none" else "") \
-        + (", listing borders trimmed" if hit.trimmed else "")
-    cv2.putText(footer, how, (6, 19), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
+    caption = ", ".join([f"hash distance {hit.distance}/64"] + _how(hit))
+    cv2.putText(footer, caption, (6, 19), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
     return encode_png(np.vstack([picture, footer]))
 

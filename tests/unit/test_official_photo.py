@@ -77,7 +77,7 @@ def test_a_cropped_copy_on_a_reseller_canvas_is_flagged_with_how(marks):
     [finding] = official_photo.detect(listing(jpeg(canvas, quality=80)), marks)
     ev = finding.evidence
     assert ev["listing_borders_trimmed"] is True and ev["reference_crop"] != "none"
-    assert f"cropped {ev['reference_crop']}" in finding.reason and "borders are trimmed" in finding.reason
+    assert f"cropped {ev['reference_crop']}" in finding.reason and "borders trimmed" in finding.reason
     # the evidence picture: listing photo | official photo, 360 px high, the matched parts outlined
     import cv2
     png, suffix = finding.attachments["comparison_image"]
@@ -91,3 +91,15 @@ def test_a_cropped_copy_on_a_reseller_canvas_is_flagged_with_how(marks):
     whole = photohash.PhotoIndex()
     whole.add_hashes("official", *photohash.hashes(np.array(official)[:, :, ::-1].copy()))
     assert whole.query_hashes(*photohash.hashes(np.array(canvas)[:, :, ::-1].copy())) == []
+
+
+def test_comparison_picture_of_a_banner_shaped_photo_stays_bounded():
+    from detectors.photohash import NearDuplicate
+
+    banner = np.zeros((20, 4000, 3), np.uint8)
+    hit = NearDuplicate("r", 3, 3, 2, crop="left 10 %", trimmed=False)
+    import cv2
+    png = official_photo.comparison_png(banner, np.zeros((400, 300, 3), np.uint8), hit, 0, "ref.jpg")
+    picture = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+    assert picture.shape[0] == official_photo.COMPARISON_HEIGHT + 28
+    assert picture.shape[1] <= 2 * official_photo.COMPARISON_HEIGHT + 12 + 300
