@@ -139,13 +139,14 @@ class PhotoIndex:
 
     def __init__(self):
         self._ids: list[str] = []
+        self._refs: set[str] = set()       # len() is asked per listing: not a set built each time
         self._crops: list[str] = []
         # hashes in arrays that double when full: one append per stored hash stays O(1)
         self._p = np.zeros(64, np.uint64)
         self._d = np.zeros(64, np.uint64)
 
     def __len__(self) -> int:
-        return len(set(self._ids))
+        return len(self._refs)
 
     def add(self, ref_id: str, image_bgr: np.ndarray) -> None:
         for name, fractions in REFERENCE_CROPS:
@@ -158,6 +159,7 @@ class PhotoIndex:
             self._d = np.concatenate([self._d, np.zeros(n, np.uint64)])
         self._p[n], self._d[n] = phash, dhash
         self._ids.append(ref_id)
+        self._refs.add(ref_id)
         self._crops.append(crop)
 
     def query(self, image_bgr: np.ndarray, max_distance: int = MAX_DISTANCE) -> list[NearDuplicate]:
