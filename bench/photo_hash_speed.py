@@ -52,7 +52,7 @@ def main(argv=None) -> int:
     hash_ms = 1000 * (time.perf_counter() - t0) / len(photos)
 
     rng = np.random.default_rng(0)
-    seeds = np.stack([index._p[:len(index._ids)], index._d[:len(index._ids)]], axis=1)
+    seeds = np.stack(index.stored_hashes(), axis=1)
     weights = np.uint64(1) << np.arange(64, dtype=np.uint64)
     print(f"{'reference photos':>16} {'stored hashes':>13} {'hash ms':>8} {'scan ms':>8} {'listing ms':>10} {'found':>6}")
     for n in sizes:
@@ -67,7 +67,7 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         found = sum(any(h.ref_id == f"photo-{i}" for h in index.lookup(lh)) for i, lh in enumerate(listings))
         scan_ms = 1000 * (time.perf_counter() - t0) / len(listings)
-        print(f"{n:16,} {len(index._ids):13,} {hash_ms:8.1f} {scan_ms:8.2f} {hash_ms + scan_ms:10.1f} "
+        print(f"{n:16,} {index.hash_count:13,} {hash_ms:8.1f} {scan_ms:8.2f} {hash_ms + scan_ms:10.1f} "
               f"{found:3}/{len(listings)}")
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     return 0

@@ -148,6 +148,15 @@ class PhotoIndex:
     def __len__(self) -> int:
         return len(self._refs)
 
+    @property
+    def hash_count(self) -> int:
+        """Stored hashes: every reference photo once per REFERENCE_CROPS variant."""
+        return len(self._ids)
+
+    def stored_hashes(self) -> tuple[np.ndarray, np.ndarray]:
+        """(pHash, dHash) arrays of every stored hash, in the order they were added (views: read only)."""
+        return self._p[:len(self._ids)], self._d[:len(self._ids)]
+
     def add(self, ref_id: str, image_bgr: np.ndarray) -> None:
         for name, fractions in REFERENCE_CROPS:
             self.add_hashes(ref_id, *hashes(crop(image_bgr, fractions)), crop=name)
@@ -173,9 +182,9 @@ class PhotoIndex:
         return _nearest_per_reference(hits)
 
     def query_hashes(self, phash, dhash, max_distance: int = MAX_DISTANCE, trimmed: bool = False) -> list[NearDuplicate]:
-        n = len(self._ids)
-        dp = np.bitwise_count(self._p[:n] ^ np.uint64(phash))
-        dd = np.bitwise_count(self._d[:n] ^ np.uint64(dhash))
+        stored_p, stored_d = self.stored_hashes()
+        dp = np.bitwise_count(stored_p ^ np.uint64(phash))
+        dd = np.bitwise_count(stored_d ^ np.uint64(dhash))
         dist = np.maximum(dp, dd)
         hits = np.flatnonzero(dist <= max_distance)
         hits = hits[np.argsort(dist[hits], kind="stable")]
